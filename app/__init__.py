@@ -1,0 +1,1 @@
+"""Cercle: a self-hosted micro-community forum for brands."""

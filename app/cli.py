@@ -1,0 +1,111 @@
+"""The `cercle` command: serve, migrate, create-admin, reset-link, demo."""
+
+import getpass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Cercle — a self-hosted micro-community forum for brands.", no_args_is_help=True)
+console = Console(stderr=True)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+def run_migrations() -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(), "head")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    run_migrations()
+    console.print("[green]Database is up to date.[/green]")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (use PostgreSQL for more than one)."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serve Cercle with uvicorn."""
+    import uvicorn
+
+    from app.config import get_settings
+
+    if workers > 1 and get_settings().is_sqlite:
+        console.print("[yellow]Several workers on SQLite work, but PostgreSQL is the database for that.[/yellow]")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                reload=reload, proxy_headers=True, access_log=False)
+
+
+@app.command("create-admin")
+def create_admin(
+    username: str = typer.Argument(..., help="Username of the new administrator."),
+    email: str = typer.Option(..., prompt=True, help="E-mail address."),
+    password: str = typer.Option("", help="Password (asked when not given)."),
+) -> None:
+    """Create an administrator account."""
+    from app.db import open_session
+    from app.errors import DomainError
+    from app.services import accounts
+
+    if not password:
+        password = getpass.getpass("Password: ")
+    with open_session() as session:
+        try:
+            user = accounts.create_admin(session, username=username, email=email, password=password)
+        except DomainError as error:
+            console.print(f"[red]{error.message}[/red] {error.fields or ''}")
+            raise typer.Exit(1) from None
+    console.print(f"[green]Administrator {user.username} created.[/green]")
+
+
+@app.command("reset-link")
+def reset_link(username: str = typer.Argument(..., help="Username or e-mail of the account.")) -> None:
+    """Print a one-time password reset link (when no SMTP server is configured)."""
+    from app.db import open_session
+    from app.services import accounts
+
+    with open_session() as session:
+        user = accounts.find_by_login(session, username)
+        if user is None or user.is_deleted:
+            console.print("[red]No such account.[/red]")
+            raise typer.Exit(1)
+        token = accounts.create_reset_token(session, user=user)
+    typer.echo(accounts.reset_link(token))
+
+
+@app.command()
+def demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when the database has users."),
+    members: int = typer.Option(40, help="How many members to create."),
+) -> None:
+    """Seed a lively demo community (admin password from CERCLE_DEMO_PASSWORD)."""
+    from app.db import open_session
+    from app.demo import database_is_empty, seed_demo
+
+    with open_session() as session:
+        if if_empty and not database_is_empty(session):
+            console.print("The database already has a community; the demo is not added.")
+            return
+        seed_demo(session, members=members, console=console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""create_app(): settings, middleware, error mapping, routers and static files."""
+
+import logging
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+from app.config import get_settings
+from app.csrf import csrf_protect
+from app.errors import DomainError, NotFound, RateLimited, SignInRequired
+from app.i18n import _
+from app.middleware import CercleMiddleware
+from app.routers import ROUTERS
+from app.routers.api import API_ROUTERS
+from app.web import STATIC_DIR, CachedStaticFiles, render
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+    )
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed",
+    409: "Conflict",
+    422: "Please check what you entered",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def _title(status: int) -> str:
+    return _(ERROR_TITLES.get(status, "Error"))
+
+
+async def domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    message = error.message or _title(error.status_code)
+    if _wants_json(request):
+        body: dict[str, Any] = {"detail": message}
+        if error.fields:
+            body["errors"] = error.fields
+        response = JSONResponse(body, status_code=error.status_code, headers=headers)
+        if isinstance(error, SignInRequired):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    if isinstance(error, SignInRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    if isinstance(error, NotFound):
+        message = _("There is nothing here, or you are not allowed to see it.")
+    response = _error_page(request, error.status_code, _title(error.status_code), message)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if _wants_json(request):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+    message = (
+        _("There is nothing here, or you are not allowed to see it.")
+        if error.status_code == 404
+        else _title(error.status_code)
+    )
+    return _error_page(request, error.status_code, _title(error.status_code), message)
+
+
+async def validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if _wants_json(request):
+        errors = [
+            {"loc": list(item.get("loc", ())), "msg": str(item.get("msg", "")),
+             "type": str(item.get("type", ""))}
+            for item in error.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+    return _error_page(
+        request, 422, _title(422), _("Some of what was sent is missing or not valid.")
+    )
+
+
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    log.error("database unavailable: %s", error)
+    message = _("The service is briefly unavailable. Please try again in a moment.")
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "5"})
+    response = _error_page(request, 503, _title(503), message)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    if _wants_json(request):
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+    return _error_page(request, 500, _title(500), _("We are sorry: this is our fault."))
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Cercle",
+        version="0.1.0",
+        description="Micro-community forum for brands. JSON API mirroring every page.",
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(Exception, server_error)
+    for router in ROUTERS:
+        app.include_router(router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    app.mount("/static", CachedStaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(CercleMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=800)
+    return app

@@ -1,0 +1,86 @@
+"""One small ASGI middleware: language, the anonymous CSRF seed, and security headers.
+
+Pure ASGI (not BaseHTTPMiddleware) so it adds nothing measurable to each request.
+"""
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.config import get_settings
+from app.i18n import current_language, pick_language
+from app.security import new_token
+
+SESSION_COOKIE = "cercle_session"
+ANON_COOKIE = "cercle_anon"
+LANGUAGE_COOKIE = "cercle_lang"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                return {}
+            return {key: morsel.value for key, morsel in jar.items()}
+    return {}
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class CercleMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        cookies = _cookies(scope)
+        language = pick_language(
+            cookies.get(LANGUAGE_COOKIE),
+            _header(scope, b"accept-language"),
+            settings.default_language,
+        )
+        token = current_language.set(language)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["language"] = language
+        new_anon = None
+        if not cookies.get(SESSION_COOKIE) and not cookies.get(ANON_COOKIE):
+            new_anon = new_token()
+        state["anon_seed"] = cookies.get(ANON_COOKIE) or new_anon
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("X-Frame-Options", "DENY")
+                if new_anon and not state.get("signed_in_now"):
+                    secure = "; Secure" if settings.secure_cookies else ""
+                    headers.append(
+                        "Set-Cookie",
+                        f"{ANON_COOKIE}={new_anon}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                    )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            current_language.reset(token)

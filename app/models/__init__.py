@@ -1,0 +1,27 @@
+"""All tables, imported here so `SQLModel.metadata` knows every one of them."""
+
+from app.models.accounts import ApiToken, PasswordReset, RateEvent, SiteSetting, User, UserSession
+from app.models.activity import Notification, Visit
+from app.models.base import utcnow
+from app.models.circles import Circle, Invite, Membership
+from app.models.conversations import Post, PostRevision, Reaction, ReadState, Thread
+
+__all__ = [
+    "ApiToken",
+    "Circle",
+    "Invite",
+    "Membership",
+    "Notification",
+    "PasswordReset",
+    "Post",
+    "PostRevision",
+    "RateEvent",
+    "Reaction",
+    "ReadState",
+    "SiteSetting",
+    "Thread",
+    "User",
+    "UserSession",
+    "Visit",
+    "utcnow",
+]

@@ -1,0 +1,13 @@
+"""HTML routers, one per domain. Thin: parse, call one service, render."""
+
+from app.routers import accounts, admin, circles, community, pages, settings, threads
+
+ROUTERS = [
+    pages.router,
+    accounts.router,
+    settings.router,
+    admin.router,
+    circles.router,
+    threads.router,
+    community.router,
+]

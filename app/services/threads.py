@@ -1,0 +1,200 @@
+"""Threads: start one, list a circle's, open one with its page of posts."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func as sa_func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
+
+from app import permissions
+from app.errors import Invalid, NotFound, SignInRequired
+from app.i18n import _
+from app.models import Circle, Post, Reaction, ReadState, Thread, User, utcnow
+from app.permissions import CircleAccess
+from app.services import mentions
+from app.text import render_markdown
+
+THREADS_PER_PAGE = 25
+POSTS_PER_PAGE = 20
+TITLE_MAX = 200
+BODY_MAX = 50_000
+
+
+def validate_body(body: str, field_name: str = "body") -> str:
+    if not body.strip():
+        raise Invalid(_("Write something first."), **{field_name: _("This cannot be empty.")})
+    if len(body) > BODY_MAX:
+        raise Invalid(_("A post is limited to 50,000 characters."), **{field_name: _("At most 50,000 characters.")})
+    return body
+
+
+def create_thread(session: Session, *, circle: Circle, author: User, title: str, body: str) -> Thread:
+    access = permissions.require_post(permissions.circle_access(session, author, circle))
+    title = " ".join(title.split())
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = _("Give the thread a title.")
+    elif len(title) > TITLE_MAX:
+        errors["title"] = _("At most 200 characters.")
+    try:
+        validate_body(body)
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid(_("Please correct the highlighted fields."), **errors)
+    now = utcnow()
+    thread = Thread(
+        circle_id=circle.id,  # type: ignore[arg-type]
+        author_id=author.id,  # type: ignore[arg-type]
+        title=title,
+        created_at=now,
+        last_post_at=now,
+        post_count=1,
+        last_number=1,
+    )
+    session.add(thread)
+    session.flush()
+    post = Post(
+        thread_id=thread.id,  # type: ignore[arg-type]
+        number=1,
+        author_id=author.id,  # type: ignore[arg-type]
+        body_md=body,
+        body_html=render_markdown(body),
+        opening=True,
+        created_at=now,
+    )
+    session.add(post)
+    session.add(ReadState(user_id=author.id, thread_id=thread.id, last_read_number=1))  # type: ignore[arg-type]
+    session.flush()
+    mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
+    session.commit()
+    return thread
+
+
+def open_thread(session: Session, *, thread_id: int, viewer: User | None) -> tuple[Thread, CircleAccess]:
+    """The thread and the viewer's access, or the same answer as for a missing thread."""
+    if viewer is None:
+        raise SignInRequired(_("Please sign in to continue."))
+    row = session.exec(
+        select(Thread, Circle).join(Circle, col(Circle.id) == Thread.circle_id).where(Thread.id == thread_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    thread, circle = row
+    access = permissions.require_read(permissions.circle_access(session, viewer, circle))
+    if thread.hidden and not access.can_moderate:
+        raise NotFound()
+    return thread, access
+
+
+@dataclass
+class ThreadRow:
+    thread: Thread
+    author: User
+    unread: int
+    circle: Circle | None = None
+
+
+def circle_threads(session: Session, *, access: CircleAccess, page: int = 1) -> tuple[list[ThreadRow], int]:
+    """A page of a circle's threads, pinned first then by last activity, and the page count."""
+    viewer = access.viewer
+    assert viewer is not None
+    conditions = [Thread.circle_id == access.circle.id]
+    if not access.can_moderate:
+        conditions.append(col(Thread.hidden).is_(False))
+    total = session.exec(select(func.count()).where(*conditions)).one()
+    read = aliased(ReadState)
+    statement = (
+        select(Thread, User, read.last_read_number)
+        .join(User, col(User.id) == Thread.author_id)
+        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer.id), isouter=True)
+        .where(*conditions)
+        .order_by(col(Thread.pinned).desc(), col(Thread.last_post_at).desc(), col(Thread.id).desc())
+        .offset((max(page, 1) - 1) * THREADS_PER_PAGE)
+        .limit(THREADS_PER_PAGE)
+    )
+    rows = [
+        ThreadRow(thread=t, author=u, unread=unread_of(t, last_read))
+        for t, u, last_read in session.exec(statement).all()
+    ]
+    return rows, max(1, -(-total // THREADS_PER_PAGE))
+
+
+def unread_of(thread: Thread, last_read: int | None) -> int:
+    """Posts after the viewer's last read one; a thread never opened counts all its posts."""
+    return max(0, thread.last_number - (last_read or 0))
+
+
+@dataclass
+class PostView:
+    post: Post
+    author: User
+    reply_to: Post | None = None
+    reply_to_author: User | None = None
+    reactions: dict[str, int] = field(default_factory=dict)
+    mine: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ThreadPage:
+    thread: Thread
+    access: CircleAccess
+    posts: list[PostView]
+    page: int
+    pages: int
+    first_unread: int | None
+    last_read: int | None
+
+
+def page_of_number(number: int) -> int:
+    return (number - 1) // POSTS_PER_PAGE + 1
+
+
+def thread_page(session: Session, *, thread: Thread, access: CircleAccess, page: int = 1) -> ThreadPage:
+    """One page of posts with authors, quoted parents and reaction counts: four queries."""
+    viewer = access.viewer
+    assert viewer is not None
+    pages = max(1, page_of_number(max(thread.last_number, 1)))
+    page = min(max(page, 1), pages)
+    low, high = (page - 1) * POSTS_PER_PAGE + 1, page * POSTS_PER_PAGE
+    parent = aliased(Post)
+    parent_author = aliased(User)
+    statement = (
+        select(Post, User, parent, parent_author)
+        .join(User, col(User.id) == Post.author_id)
+        .join(parent, parent.id == Post.reply_to_id, isouter=True)
+        .join(parent_author, parent_author.id == parent.author_id, isouter=True)
+        .where(Post.thread_id == thread.id, col(Post.number).between(low, high))
+        .order_by(col(Post.number))
+    )
+    views = [
+        PostView(post=p, author=u, reply_to=rp, reply_to_author=ru)
+        for p, u, rp, ru in session.exec(statement).all()
+        # Hidden posts: moderators see them, their author sees a notice, others nothing.
+        if not p.hidden or access.can_moderate or p.author_id == viewer.id
+    ]
+    post_ids = [view.post.id for view in views]
+    if post_ids:
+        counts = session.exec(
+            select(Reaction.post_id, Reaction.kind, sa_func.count())
+            .where(col(Reaction.post_id).in_(post_ids))
+            .group_by(col(Reaction.post_id), col(Reaction.kind))
+        ).all()
+        mine = session.exec(
+            select(Reaction.post_id, Reaction.kind).where(
+                col(Reaction.post_id).in_(post_ids), Reaction.user_id == viewer.id
+            )
+        ).all()
+        by_id = {view.post.id: view for view in views}
+        for post_id, kind, count in counts:
+            by_id[post_id].reactions[kind] = count
+        for post_id, kind in mine:
+            by_id[post_id].mine.add(kind)
+    last_read = session.exec(
+        select(ReadState.last_read_number).where(ReadState.user_id == viewer.id, ReadState.thread_id == thread.id)
+    ).first()
+    first_unread = (last_read or 0) + 1 if (last_read or 0) < thread.last_number else None
+    return ThreadPage(
+        thread=thread, access=access, posts=views, page=page, pages=pages,
+        first_unread=first_unread, last_read=last_read,
+    )
