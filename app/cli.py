@@ -103,6 +103,24 @@ def demo(
         seed_demo(session, members=members, console=console)
 
 
+badges_app = typer.Typer(help="Badges: backfill the automatic ones.", no_args_is_help=True)
+app.add_typer(badges_app, name="badges")
+
+
+@badges_app.command("recompute")
+def badges_recompute() -> None:
+    """Award every automatic badge that should have been awarded (safe to run again)."""
+    from rich.progress import Progress
+
+    from app.db import open_session
+    from app.services import badges
+
+    with open_session() as session, Progress(console=console) as progress:
+        task = progress.add_task("Badge rules", total=len(badges.RULES))
+        count = badges.recompute(session, progress=lambda _slug: progress.advance(task))
+    console.print(f"[green]{count} badges awarded.[/green]")
+
+
 def main() -> None:
     app()
 

@@ -14,8 +14,8 @@ from rich.progress import Progress
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from app.models import Circle, Membership, Post, Reaction, Thread, User, utcnow
-from app.services import accounts, circles, invites, memberships, posts, site, threads
+from app.models import Circle, Membership, Post, Pulse, Reaction, Thread, User, Visit, utcnow
+from app.services import accounts, ambassadors, badges, circles, invites, memberships, posts, site, threads
 
 FIRST = ["Camille", "Léa", "Hugo", "Chloé", "Lucas", "Manon", "Louis", "Inès", "Jules", "Emma",
          "Nathan", "Sarah", "Théo", "Zoé", "Arthur", "Alice", "Paul", "Jade", "Victor", "Lina",
@@ -78,6 +78,46 @@ def _backdate_thread(session: Session, thread: Thread, start_days_ago: float) ->
     thread.last_post_at = when
     session.add(thread)
     session.exec(update(Reaction).where(col(Reaction.post_id).in_([p.id for p in rows])).values(created_at=when))
+
+
+def _seed_recognition(session: Session, *, admin: User, people: list[User], host_of: dict[int | None, User],
+                      made: list[Circle], progress: Progress) -> None:
+    """Visits over two months, badges, ambassadors and pulse answers."""
+    task = progress.add_task("Recognition", total=4)
+    today = utcnow().date()
+    for person in people:
+        for days_ago in random.sample(range(1, 60), k=random.randint(3, 30)):
+            session.add(Visit(user_id=person.id, day=today - timedelta(days=days_ago), scope=0))  # type: ignore[arg-type]
+    session.commit()
+    progress.advance(task)
+    badges.recompute(session)
+    progress.advance(task)
+    barista = badges.create_badge(session, by=admin, name="Barista of the Month", tier="gold", icon="coffee",
+                                  description="Chosen by the hosts for outstanding help in a circle.")
+    kind = badges.create_badge(session, by=admin, name="Kind Words", tier="bronze", icon="heart",
+                               description="Always welcoming to newcomers.")
+    for circle in made[:3]:
+        member_ids = session.exec(
+            select(Membership.user_id).where(Membership.circle_id == circle.id, Membership.state == "active",
+                                             Membership.role == "member")
+        ).all()
+        if member_ids:
+            chosen = session.get(User, random.choice(member_ids))
+            assert chosen is not None
+            badges.award_manual(session, badge=random.choice([barista, kind]), user=chosen, by=host_of[circle.id],
+                                reason="Answered every grinder question this month with patience.", circle=circle)
+    progress.advance(task)
+    for person in people[4:7]:
+        ambassadors.grant(session, member=person, by=admin,
+                          reason="Helps newcomers every week and brought friends to the circles.")
+    for person in people[5:30]:
+        answer = Pulse(user_id=person.id, score=random.choice([10, 9, 9, 8, 7, 10, 6, 9, 4]),  # type: ignore[arg-type]
+                       comment=random.choice(["", "Love the Espresso Lab!", "More tasting events please.",
+                                              "The hosts are great.", ""]),
+                       created_at=utcnow() - timedelta(days=random.randint(1, 150)))
+        session.add(answer)
+    session.commit()
+    progress.advance(task)
 
 
 def seed_demo(session: Session, *, members: int = 40, console: Console | None = None) -> None:
@@ -169,6 +209,7 @@ def seed_demo(session: Session, *, members: int = 40, console: Console | None = 
                 session.commit()
                 progress.advance(task)
         invites.create_invite(session, by=admin, circle=None, max_uses=50, note="Newsletter readers")
+        _seed_recognition(session, admin=admin, people=people, host_of=host_of, made=made, progress=progress)
     if console:
         console.print(f"[green]Demo community ready:[/green] admin / {password}, and {members} members "
                       f"(e.g. {people[4].username} / {password}).")

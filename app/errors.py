@@ -6,7 +6,7 @@ from typing import Any
 class DomainError(Exception):
     status_code = 400
 
-    def __init__(self, message: str = "", **fields: str) -> None:
+    def __init__(self, message: str = "", /, **fields: str) -> None:
         super().__init__(message)
         self.message = message
         # field name -> message, for re-rendering forms next to the right input
@@ -32,7 +32,7 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status_code = 429
 
-    def __init__(self, message: str = "", retry_after: int = 60, **fields: Any) -> None:
+    def __init__(self, message: str = "", /, retry_after: int = 60, **fields: Any) -> None:
         super().__init__(message, **fields)
         self.retry_after = retry_after
 

@@ -59,8 +59,14 @@ class CircleAccess:
         return self.is_admin or self.is_host
 
     @property
+    def is_ambassador(self) -> bool:
+        return bool(self.viewer and self.viewer.is_ambassador)
+
+    @property
     def can_approve_requests(self) -> bool:
-        return self.can_moderate
+        # Ambassadors welcome newcomers into the closed circles they belong to.
+        ambassador = self.is_ambassador and self.is_member and self.circle.visibility == "closed"
+        return self.can_moderate or ambassador
 
     @property
     def can_join_directly(self) -> bool:
@@ -95,6 +101,8 @@ class CircleAccess:
             return True
         if self.circle.visibility == "secret":
             return False
+        if self.is_ambassador and self.is_member and self.circle.visibility == "closed":
+            return True
         return self.is_member and self.circle.member_invites
 
     @property

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.config import get_settings
+from app.icons import icon_svg
 from app.i18n import LANGUAGES, current_language, translations
 from app.security import csrf_token_for
 from app.services import site
@@ -50,7 +51,7 @@ def _datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.strftime(fmt) if value else ""
 
 
-env.globals.update(static_url=static_url, languages=LANGUAGES)
+env.globals.update(static_url=static_url, languages=LANGUAGES, badge_icon=icon_svg)
 env.filters["dt"] = _datetime
 env.filters["urlquote"] = lambda value: quote(str(value), safe="")
 

@@ -5,8 +5,14 @@ from app.models.activity import Notification, Visit
 from app.models.base import utcnow
 from app.models.circles import Circle, Invite, Membership
 from app.models.conversations import Post, PostRevision, Reaction, ReadState, Thread
+from app.models.recognition import AmbassadorGrant, Badge, BadgeAward, ModerationAction, Pulse
 
 __all__ = [
+    "AmbassadorGrant",
+    "Badge",
+    "BadgeAward",
+    "ModerationAction",
+    "Pulse",
     "ApiToken",
     "Circle",
     "Invite",

@@ -26,6 +26,12 @@ class User(SQLModel, table=True):
     suspended_until: datetime | None = utc_field(nullable=True)
     suspended_reason: str | None = Field(default=None, max_length=1000)
     invited_by_id: int | None = fk("user.id", nullable=True)
+    # Denormalised from the recognition tables (kept by their services) so every place a
+    # name appears can show the flair and best badge without another query.
+    ambassador_since: datetime | None = utc_field(nullable=True)
+    # No foreign key: adding one to `user` would make SQLite rebuild the table.
+    best_badge_id: int | None = Field(default=None)
+    pulse_dismissed_at: datetime | None = utc_field(nullable=True)
     # No foreign key: invite rows point back at users, and the cycle would make
     # table creation order ambiguous. The invite services keep it consistent.
     invite_id: int | None = Field(default=None)
@@ -33,6 +39,10 @@ class User(SQLModel, table=True):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def is_ambassador(self) -> bool:
+        return self.ambassador_since is not None
 
     @property
     def is_deleted(self) -> bool:

@@ -1,6 +1,6 @@
 """HTML routers, one per domain. Thin: parse, call one service, render."""
 
-from app.routers import accounts, admin, circles, community, pages, settings, threads
+from app.routers import accounts, admin, circles, community, pages, recognition, settings, threads
 
 ROUTERS = [
     pages.router,
@@ -10,4 +10,5 @@ ROUTERS = [
     circles.router,
     threads.router,
     community.router,
+    recognition.router,
 ]

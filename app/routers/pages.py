@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from app.deps import OptionalUser, SessionDep
-from app.services import home
+from app.services import home, pulse
 from app.web import render, site_config
 
 router = APIRouter(tags=["pages"])
@@ -15,7 +15,8 @@ router = APIRouter(tags=["pages"])
 def home_page(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     if user is None:
         return render(request, "pages/landing.html", session=session)
-    return render(request, "pages/home.html", {"home": home.home_for(session, viewer=user)}, session=session)
+    return render(request, "pages/home.html", {"home": home.home_for(session, viewer=user),
+                                               "ask_pulse": pulse.should_ask(session, user=user)}, session=session)
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -119,17 +119,20 @@ class DirectoryEntry:
 
 def directory(session: Session, *, viewer: User | None, include_archived: bool = False) -> list[DirectoryEntry]:
     """Circles the viewer may see listed, with their own membership state (one query)."""
-    statement = select(Circle).where(permissions.listed_circles_filter(viewer))
+    condition = permissions.listed_circles_filter(viewer)
     if not include_archived:
-        statement = statement.where(col(Circle.archived_at).is_(None))
-    statement = statement.order_by(col(Circle.member_count).desc(), col(Circle.name))
+        condition = condition & col(Circle.archived_at).is_(None)
+    order = (col(Circle.member_count).desc(), col(Circle.name))
     if viewer is None:
+        statement = select(Circle).where(condition).order_by(*order)
         return [DirectoryEntry(circle=c, state=None, role=None) for c in session.exec(statement).all()]
-    joined = statement.add_columns(Membership).join(
+    # select(Circle, Membership), not select(Circle).add_columns(...): SQLModel would still
+    # treat the latter as a scalar select and hand back Circle objects only.
+    joined = select(Circle, Membership).join(
         Membership,
         (col(Membership.circle_id) == Circle.id) & (col(Membership.user_id) == viewer.id),
         isouter=True,
-    )
+    ).where(condition).order_by(*order)
     return [
         DirectoryEntry(circle=circle, state=m.state if m else None, role=m.role if m else None)
         for circle, m in session.exec(joined).all()

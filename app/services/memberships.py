@@ -212,7 +212,8 @@ def members(session: Session, *, circle: Circle, page: int = 1) -> list[tuple[Me
         select(Membership, User)
         .join(User, col(User.id) == Membership.user_id)
         .where(Membership.circle_id == circle.id, Membership.state == "active")
-        .order_by(col(Membership.role).desc(), col(User.username))
+        # Hosts first: "host" sorts before "member".
+        .order_by(col(Membership.role).asc(), col(User.username))
         .offset((max(page, 1) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     )

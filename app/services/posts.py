@@ -12,7 +12,7 @@ from app.i18n import _
 from app.models import Post, PostRevision, Reaction, ReadState, Thread, User, utcnow
 from app.models.conversations import REACTION_KINDS
 from app.permissions import CircleAccess
-from app.services import mentions
+from app.services import badges, mentions
 from app.services.notifications import notify
 from app.services.threads import open_thread, validate_body
 from app.text import render_markdown
@@ -64,6 +64,7 @@ def reply(
         if permissions.circle_access(session, recipient, access.circle).can_read:
             notify(session, user_id=user_id, kind="reply", actor=author,
                    circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id)
+    badges.on_post(session, post=post, thread=thread)
     session.commit()
     session.refresh(thread)
     return post
@@ -146,6 +147,8 @@ def toggle_reaction(session: Session, *, post: Post, access: CircleAccess, user:
         .values(post_id=post.id, user_id=user.id, kind=kind, created_at=utcnow())
         .on_conflict_do_nothing()
     )
+    if kind == "helpful":
+        badges.on_helpful(session, post=post)
     session.commit()
     return True
 

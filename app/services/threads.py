@@ -9,9 +9,9 @@ from sqlmodel import Session, col, func, select
 from app import permissions
 from app.errors import Invalid, NotFound, SignInRequired
 from app.i18n import _
-from app.models import Circle, Post, Reaction, ReadState, Thread, User, utcnow
+from app.models import Badge, Circle, Post, Reaction, ReadState, Thread, User, utcnow
 from app.permissions import CircleAccess
-from app.services import mentions
+from app.services import badges, mentions
 from app.text import render_markdown
 
 THREADS_PER_PAGE = 25
@@ -67,6 +67,7 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
     session.add(ReadState(user_id=author.id, thread_id=thread.id, last_read_number=1))  # type: ignore[arg-type]
     session.flush()
     mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
+    badges.on_post(session, post=post, thread=thread)
     session.commit()
     return thread
 
@@ -131,6 +132,7 @@ class PostView:
     author: User
     reply_to: Post | None = None
     reply_to_author: User | None = None
+    author_badge: Badge | None = None
     reactions: dict[str, int] = field(default_factory=dict)
     mine: set[str] = field(default_factory=set)
 
@@ -160,16 +162,17 @@ def thread_page(session: Session, *, thread: Thread, access: CircleAccess, page:
     parent = aliased(Post)
     parent_author = aliased(User)
     statement = (
-        select(Post, User, parent, parent_author)
+        select(Post, User, parent, parent_author, Badge)
         .join(User, col(User.id) == Post.author_id)
+        .join(Badge, col(Badge.id) == User.best_badge_id, isouter=True)
         .join(parent, parent.id == Post.reply_to_id, isouter=True)
         .join(parent_author, parent_author.id == parent.author_id, isouter=True)
         .where(Post.thread_id == thread.id, col(Post.number).between(low, high))
         .order_by(col(Post.number))
     )
     views = [
-        PostView(post=p, author=u, reply_to=rp, reply_to_author=ru)
-        for p, u, rp, ru in session.exec(statement).all()
+        PostView(post=p, author=u, reply_to=rp, reply_to_author=ru, author_badge=badge)
+        for p, u, rp, ru, badge in session.exec(statement).all()
         # Hidden posts: moderators see them, their author sees a notice, others nothing.
         if not p.hidden or access.can_moderate or p.author_id == viewer.id
     ]

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from app.db import open_session
+from app.services import badges
 from app.models import UserSession, Visit
 from app.models.base import utctoday
 
@@ -45,6 +46,7 @@ def record_site_visit(session: Session, *, user_session: UserSession) -> None:
         if row is not None:
             row.visit_day = today
             writer.add(row)
+        badges.on_daily_visit(writer, user_id=user_session.user_id)
         writer.commit()
     set_committed_value(user_session, "visit_day", today)
 

@@ -1,0 +1,46 @@
+"""The few SQL expressions that differ between SQLite and PostgreSQL.
+
+Timestamps are stored as naive UTC text on SQLite and as `timestamptz` on PostgreSQL
+(see `app.models.base.UTCDateTime`), so "the UTC date of a timestamp" is spelled
+differently; everything else the KPIs need is portable SQL.
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def utc_date(column: Any, dialect: str) -> ColumnElement[date]:
+    """The UTC calendar date of a timestamp column, typed as a date on both databases."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): date() cuts it to the day, and the
+    # Date type reads the text back as a `date`.
+    return sa.func.date(column, type_=sa.Date)
+
+
+def month_of_timestamp(column: Any, dialect: str) -> ColumnElement[str]:
+    """'YYYY-MM' of a timestamp column, in UTC."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM", type_=sa.String)
+    return sa.func.strftime("%Y-%m", column, type_=sa.String)
+
+
+def month_of_date(column: Any, dialect: str) -> ColumnElement[str]:
+    """'YYYY-MM' of a date column (or of a `utc_date` expression)."""
+    if dialect == "postgresql":
+        return sa.func.to_char(column, "YYYY-MM", type_=sa.String)
+    return sa.func.strftime("%Y-%m", column, type_=sa.String)
+
+
+def days(start: date, end_exclusive: date) -> list[date]:
+    """The calendar days of [start, end_exclusive): for filling series, never rows."""
+    return [start + timedelta(days=n) for n in range((end_exclusive - start).days)]
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after (or before) the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,215 @@
+"""Who and what the KPIs count: staff, members at a time, the circle scope, visible content, activity.
+
+Every figure module builds on these selectables, so the words of KPIS.md ("staff",
+"Members(t)", "active", "engaged", "hidden or deleted content counts nowhere") are defined
+once, here, as SQL.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, SQLModel
+
+import app.models  # noqa: F401  (every table registered in the metadata)
+from app.analytics.dialect import utc_date
+
+TABLES = SQLModel.metadata.tables
+USER = TABLES["user"]
+MEMBERSHIP = TABLES["membership"]
+CIRCLE = TABLES["circle"]
+INVITE = TABLES["invite"]
+THREAD = TABLES["thread"]
+POST = TABLES["post"]
+REACTION = TABLES["reaction"]
+VISIT = TABLES["visit"]
+BADGE_AWARD = TABLES["badge_award"]
+AMBASSADOR_GRANT = TABLES["ambassador_grant"]
+PULSE = TABLES["pulse"]
+
+
+def midnight(day: date) -> datetime:
+    """00:00Z of a UTC date."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One computation: a connection, the database's dialect, the period and the circle."""
+
+    conn: Connection
+    dialect: str
+    start: date
+    end: date
+    circle_id: int | None
+
+    @property
+    def length(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def end_day(self) -> date:
+        """The day after `end`: P is [start, end_day)."""
+        return self.end + timedelta(days=1)
+
+    @property
+    def start_ts(self) -> datetime:
+        return midnight(self.start)
+
+    @property
+    def end_ts(self) -> datetime:
+        return midnight(self.end_day)
+
+    @property
+    def previous_start(self) -> date:
+        return self.start - timedelta(days=self.length)
+
+    def scalar(self, statement: Any) -> Any:
+        return self.conn.execute(statement).scalar()
+
+    def one(self, statement: Any) -> Any:
+        return self.conn.execute(statement).one()
+
+    def all(self, statement: Any) -> list[Any]:
+        return list(self.conn.execute(statement).all())
+
+
+def make_scope(session: Session, *, start: date, end: date, circle_id: int | None) -> Scope:
+    conn = session.connection()
+    return Scope(conn=conn, dialect=conn.dialect.name, start=start, end=end, circle_id=circle_id)
+
+
+# Staff and members ---------------------------------------------------------------------------
+
+
+def staff_ids() -> Select[Any]:
+    """Admins and current hosts, as the database stands now (one set for every period)."""
+    hosts = sa.select(MEMBERSHIP.c.user_id).where(
+        MEMBERSHIP.c.role == "host", MEMBERSHIP.c.state == "active"
+    )
+    return sa.select(USER.c.id).where(sa.or_(USER.c.is_admin.is_(True), USER.c.id.in_(hosts)))
+
+
+def is_staff(user_id: Any) -> ColumnElement[bool]:
+    return user_id.in_(staff_ids())
+
+
+def members_at(scope: Scope, t: datetime) -> Select[Any]:
+    """Members(t) with the moment each joined and the invite they came through.
+
+    Columns: `user_id`, `joined_at` (account creation, or approval in the circle), `invite_id`
+    (the account's invite, or the circle membership's).
+    """
+    not_deleted = sa.or_(USER.c.deleted_at.is_(None), USER.c.deleted_at >= t)
+    not_staff = sa.not_(is_staff(USER.c.id))
+    if scope.circle_id is None:
+        return sa.select(
+            USER.c.id.label("user_id"),
+            USER.c.created_at.label("joined_at"),
+            USER.c.invite_id.label("invite_id"),
+        ).where(not_staff, not_deleted, USER.c.created_at < t)
+    m = MEMBERSHIP
+    return (
+        sa.select(
+            USER.c.id.label("user_id"),
+            m.c.joined_at.label("joined_at"),
+            m.c.invite_id.label("invite_id"),
+        )
+        .select_from(USER.join(m, m.c.user_id == USER.c.id))
+        .where(
+            not_staff,
+            not_deleted,
+            m.c.circle_id == scope.circle_id,
+            m.c.joined_at.is_not(None),
+            m.c.joined_at < t,
+            sa.or_(m.c.left_at.is_(None), m.c.left_at >= t),
+            # A membership that is not active has ended; without its end date we cannot place it.
+            sa.or_(m.c.state == "active", m.c.left_at.is_not(None)),
+        )
+    )
+
+
+def member_ids(scope: Scope, t: datetime | None = None) -> Select[Any]:
+    """The ids of Members(t) (M when `t` is omitted)."""
+    members = members_at(scope, t or scope.end_ts).subquery()
+    return sa.select(members.c.user_id)
+
+
+# Visible content in scope ----------------------------------------------------------------------
+
+
+def visible_post(post: Any = POST, thread: Any = THREAD) -> ColumnElement[bool]:
+    """Hidden or deleted content counts nowhere."""
+    return sa.and_(
+        post.c.hidden.is_(False), post.c.deleted_at.is_(None), thread.c.hidden.is_(False)
+    )
+
+
+def in_circle(scope: Scope, thread: Any = THREAD) -> ColumnElement[bool]:
+    return sa.true() if scope.circle_id is None else thread.c.circle_id == scope.circle_id
+
+
+def posts_from() -> Any:
+    return POST.join(THREAD, THREAD.c.id == POST.c.thread_id)
+
+
+def reactions_from() -> Any:
+    return REACTION.join(POST, POST.c.id == REACTION.c.post_id).join(THREAD, THREAD.c.id == POST.c.thread_id)
+
+
+def visible_posts(scope: Scope, lo: datetime, hi: datetime) -> Select[Any]:
+    """Visible posts in scope created in [lo, hi): columns are chosen by the caller."""
+    return (
+        sa.select()
+        .select_from(posts_from())
+        .where(visible_post(), in_circle(scope), POST.c.created_at >= lo, POST.c.created_at < hi)
+    )
+
+
+def visible_reactions(scope: Scope, lo: datetime, hi: datetime) -> Select[Any]:
+    return (
+        sa.select()
+        .select_from(reactions_from())
+        .where(visible_post(), in_circle(scope), REACTION.c.created_at >= lo, REACTION.c.created_at < hi)
+    )
+
+
+# Activity ------------------------------------------------------------------------------------
+
+
+def activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) -> Any:
+    """Distinct (user_id, day) pairs of activity in [lo, hi), anyone's, in scope.
+
+    Active = a visit, a post or a reaction; engaged = a post or a reaction. A post or reaction
+    happens on the UTC date of its `created_at`, a visit on its `day`.
+    """
+    lo_ts, hi_ts = midnight(lo), midnight(hi)
+    posts = visible_posts(scope, lo_ts, hi_ts).add_columns(
+        POST.c.author_id.label("user_id"), utc_date(POST.c.created_at, scope.dialect).label("day")
+    )
+    reactions = visible_reactions(scope, lo_ts, hi_ts).add_columns(
+        REACTION.c.user_id.label("user_id"), utc_date(REACTION.c.created_at, scope.dialect).label("day")
+    )
+    parts: list[Any] = [posts, reactions]
+    if not engaged_only:
+        visits = sa.select(VISIT.c.user_id.label("user_id"), VISIT.c.day.label("day")).where(
+            VISIT.c.day >= lo, VISIT.c.day < hi
+        )
+        if scope.circle_id is not None:
+            visits = visits.where(VISIT.c.circle_id == scope.circle_id)
+        parts.append(visits)
+    return sa.union(*parts).subquery()
+
+
+def member_activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) -> Any:
+    """`activity` restricted to the members of M."""
+    pairs = activity(scope, lo, hi, engaged_only=engaged_only)
+    return (
+        sa.select(pairs.c.user_id, pairs.c.day)
+        .where(pairs.c.user_id.in_(member_ids(scope)))
+        .subquery()
+    )
