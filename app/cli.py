@@ -121,6 +121,41 @@ def badges_recompute() -> None:
     console.print(f"[green]{count} badges awarded.[/green]")
 
 
+@app.command()
+def kpis(
+    start: str = typer.Option("", "--start", help="First day, YYYY-MM-DD (UTC); default: 30 days ending --end."),
+    end: str = typer.Option("", "--end", help="Last day, included, YYYY-MM-DD (UTC); default: today."),
+    circle: str = typer.Option("", "--circle", help="A circle's slug; default: the whole site."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (the API's format)."),
+) -> None:
+    """Print the KPIs of a period (as defined in KPIS.md): readable tables, or JSON."""
+    import json
+
+    from rich.console import Console
+
+    from app.analytics import period_from, report
+    from app.analytics.console import print_report
+    from app.db import open_session
+    from app.errors import DomainError, NotFound
+    from app.services import circles
+
+    with open_session(readonly=True) as session:
+        try:
+            scope = circles.get_by_slug(session, circle) if circle else None
+            start_day, end_day = period_from(start or None, end or None)
+            data = report(session, start=start_day, end=end_day, circle=scope)
+        except NotFound:
+            console.print(f"[red]No circle has the slug {circle!r}.[/red]")
+            raise typer.Exit(2) from None
+        except DomainError as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print_report(data, Console())
+
+
 def main() -> None:
     app()
 

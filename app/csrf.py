@@ -1,8 +1,9 @@
 """CSRF: every unsafe request carries the session-bound token and comes from our origin.
 
 The token is an HMAC of the session cookie (or the anonymous seed cookie before sign-in), sent
-as the `csrf_token` form field or the `X-CSRF-Token` header. Cookieless API calls (a Bearer
-token, or no cookie at all) cannot ride on a browser's ambient authority and are exempt.
+as the `csrf_token` form field or the `X-CSRF-Token` header. API calls not signed in by the
+session cookie (a Bearer token, or anonymous) cannot ride on a browser's ambient authority and
+are exempt.
 """
 
 from urllib.parse import urlsplit
@@ -31,7 +32,9 @@ def _allowed_origins(request: Request) -> set[str]:
 async def csrf_protect(request: Request, auth: AuthDep) -> None:
     if request.method in SAFE_METHODS or auth.via == "bearer":
         return
-    if request.url.path.startswith("/api/") and not request.headers.get("cookie"):
+    # An API call only rides on a browser's authority when a session cookie signs it in; an
+    # anonymous seed cookie (kept by a script's cookie jar) carries none.
+    if request.url.path.startswith("/api/") and auth.via != "cookie":
         return
     refusal = Forbidden(_("This form has expired or came from another site. Reload the page and try again."))
     origin = request.headers.get("origin")

@@ -13,7 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from app.config import get_settings
 from app.csrf import csrf_protect
 from app.errors import DomainError, NotFound, RateLimited, SignInRequired
-from app.i18n import _
+from app.i18n import _, lazy
 from app.middleware import CercleMiddleware
 from app.routers import ROUTERS
 from app.routers.api import API_ROUTERS
@@ -36,21 +36,21 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
 
 
 ERROR_TITLES = {
-    400: "Bad request",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "Conflict",
-    422: "Please check what you entered",
-    429: "Slow down",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
+    400: lazy("Bad request"),
+    401: lazy("Please sign in"),
+    403: lazy("Not allowed"),
+    404: lazy("Page not found"),
+    405: lazy("Not allowed"),
+    409: lazy("Conflict"),
+    422: lazy("Please check what you entered"),
+    429: lazy("Slow down"),
+    500: lazy("Something went wrong"),
+    503: lazy("Temporarily unavailable"),
 }
 
 
 def _title(status: int) -> str:
-    return _(ERROR_TITLES.get(status, "Error"))
+    return _(ERROR_TITLES.get(status) or lazy("Error"))
 
 
 async def domain_error(request: Request, error: Exception) -> Response:

@@ -86,10 +86,27 @@ def create_search_objects(op: Any) -> None:
         op.execute(statement)
 
 
+SQLITE_TRIGGERS = ("post_fts_ai", "post_fts_au", "post_fts_ad", "thread_fts_au")
+
+
+def drop_sqlite_search_triggers(op: Any) -> None:
+    """Call before a batch migration rebuilds `post` or `thread` on SQLite (the triggers would break it)."""
+    if op.get_bind().dialect.name == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def recreate_sqlite_search_triggers(op: Any) -> None:
+    """Call after such a rebuild: the rebuilt table has lost its triggers."""
+    if op.get_bind().dialect.name == "sqlite":
+        drop_sqlite_search_triggers(op)
+        for statement in SQLITE_SEARCH[1:]:
+            op.execute(statement)
+
+
 def drop_search_objects(op: Any) -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("post_fts_ai", "post_fts_au", "post_fts_ad", "thread_fts_au"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        drop_sqlite_search_triggers(op)
         op.execute("DROP TABLE IF EXISTS post_fts")
     else:
         op.execute("DROP TRIGGER IF EXISTS thread_title_search_au ON thread")

@@ -165,6 +165,17 @@ def require_admin(viewer: User | None) -> User:
     return user
 
 
+def require_kpis(session: Session, viewer: User | None, circle: Circle | None) -> User:
+    """KPIs: admins see every circle and the whole site; hosts only the circles they host."""
+    user = require_signed_in(viewer)
+    if user.is_admin:
+        return user
+    if circle is None:
+        raise Forbidden(_("Only administrators may see the site-wide KPIs."))
+    require_moderate(circle_access(session, user, circle))
+    return user
+
+
 def can_see_post(access: CircleAccess, thread: Thread, post: Post) -> bool:
     if post.deleted_at is not None:
         return False

@@ -80,11 +80,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             if PG_MODE == "required":
                 pytest.fail(f"PostgreSQL is required but unreachable: {problem}")
             pytest.skip(f"PostgreSQL not reachable: {problem}")
-        url = _create_pg_database(f"cercle_test_{_worker()}")
+        # The process id keeps concurrent test runs on one server out of each other's way.
+        name = f"cercle_test_{_worker()}_{os.getpid()}"
+        url = _create_pg_database(name)
     use_database(url)
     run_migrations()
     yield url
     app_db.get_engine().dispose()
+    if request.param == "postgresql":
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _truncate(session: Session) -> None:

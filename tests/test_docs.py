@@ -98,9 +98,10 @@ def _documented_commands() -> dict[str, str]:
     """Command name -> its whole row, from the README's command line table."""
     documented = {}
     for cells in _table_rows(_section(_readme(), "Command line")):
+        # `cercle badges recompute` is a sub-command; in `cercle create-admin USERNAME`, the
+        # word in capitals is an argument.
         match = re.match(r"`cercle ([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)*)", cells[0])
         assert match, f"a command row starts with `cercle COMMAND`: {cells}"
-        # "create-admin USERNAME": the words in capitals are arguments, not a sub-command.
         documented[match.group(1)] = " | ".join(cells)
     return documented
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from io import BytesIO
@@ -33,8 +34,13 @@ TEMPLATE_FILE = LOCALES_DIR / "messages.pot"
 SOURCE_DIRS = ("app",)  # only these top-level folders are searched (not .venv, tests, ...)
 # Translations target these languages; English is the source language (no catalog).
 TARGET_LANGUAGES = ("fr",)
+# Babel's CLDR data gives French a third "many" form (millions); gettext tools and translators
+# expect the classic rule, so it is set explicitly: 0 and 1 are singular.
+PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);"}
+LANGUAGE_TEAMS = {"fr": "French"}
 
 PROJECT = "Cercle"
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 # `lazy("...")` marks a message translated later (ERROR_TITLES in app/main.py, for example).
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy": None}
 # `# Translators: ...` just above a message reaches the translator as a comment.
@@ -65,7 +71,7 @@ def _in_sources(path: str) -> bool:
 def extract() -> Catalog:
     """Every message marked in the sources, as a fresh template catalog (no translations)."""
     method_map, options_map = _mapping()
-    template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False)
+    template = Catalog(project=PROJECT, version=VERSION, charset="utf-8", fuzzy=False)
     found = extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
         strip_comment_tags=True, directory_filter=_in_sources,
@@ -180,7 +186,10 @@ def update(template: Catalog, language: str) -> Catalog:
     """The language's catalog brought up to date with `template`, translations kept."""
     catalog = load(language)
     if catalog is None:
-        catalog = Catalog(locale=language, project=PROJECT, charset="utf-8", fuzzy=False)
+        catalog = Catalog(locale=language, project=PROJECT, version=VERSION, charset="utf-8", fuzzy=False,
+                          language_team=LANGUAGE_TEAMS.get(language))
+    if language in PLURAL_FORMS:
+        catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[language])]
     catalog.update(template, no_fuzzy_matching=True, update_creation_date=True)
     if language == "fr":
         for message in catalog:

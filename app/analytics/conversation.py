@@ -12,6 +12,7 @@ from app.analytics.scope import (
     in_circle,
     is_staff,
     member_ids,
+    post_shown,
     visible_posts,
     visible_reactions,
 )
@@ -58,19 +59,18 @@ def threads_of_period(scope: Scope) -> Any:
     )
 
 
-def _posts_of(scope: Scope, threads: Any) -> tuple[Any, Any]:
-    """The visible posts made before end_ts in `threads`, and their join."""
+def _posts_of(scope: Scope, threads: Any) -> tuple[Any, Any, Any]:
+    """The visible posts made before end_ts in `threads` (visible threads): table, join, condition."""
     post = POST.alias("p")
     joined = post.join(threads, threads.c.id == post.c.thread_id)
-    condition = sa.and_(post.c.hidden.is_(False), post.c.deleted_at.is_(None), post.c.created_at < scope.end_ts)
-    return post, (joined, condition)
+    return post, joined, sa.and_(post_shown(post), post.c.created_at < scope.end_ts)
 
 
 def depth(scope: Scope) -> dict[str, Any]:
     """reply_rate, median_first_reply_hours, peer_reply_share, avg replies and participants."""
     threads = threads_of_period(scope)
     thread_count = scope.scalar(sa.select(sa.func.count()).select_from(threads))
-    post, (joined, visible) = _posts_of(scope, threads)
+    post, joined, visible = _posts_of(scope, threads)
 
     reply_count = scope.scalar(
         sa.select(sa.func.count()).select_from(joined).where(visible, post.c.opening.is_(False))

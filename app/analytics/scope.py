@@ -143,10 +143,16 @@ def member_ids(scope: Scope, t: datetime | None = None) -> Select[Any]:
 
 
 def visible_post(post: Any = POST, thread: Any = THREAD) -> ColumnElement[bool]:
-    """Hidden or deleted content counts nowhere."""
-    return sa.and_(
-        post.c.hidden.is_(False), post.c.deleted_at.is_(None), thread.c.hidden.is_(False)
-    )
+    """Hidden or deleted content counts nowhere (nor a post still held for approval)."""
+    return sa.and_(post_shown(post), thread.c.hidden.is_(False))
+
+
+def post_shown(post: Any = POST) -> ColumnElement[bool]:
+    """The post itself is neither hidden, deleted, nor held for a host's approval."""
+    condition = sa.and_(post.c.hidden.is_(False), post.c.deleted_at.is_(None))
+    if "held" in post.c:
+        condition = sa.and_(condition, post.c.held.is_(False))
+    return condition
 
 
 def in_circle(scope: Scope, thread: Any = THREAD) -> ColumnElement[bool]:

@@ -25,6 +25,11 @@ class Circle(SQLModel, table=True):
     created_at: datetime = utc_field(default_now=True)
     created_by_id: int = fk("user.id")
     archived_at: datetime | None = utc_field(nullable=True)
+    # Moderation settings: no new threads; seconds between a member's replies; how many of a
+    # new member's first posts wait for a host's approval.
+    read_only: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    slow_mode_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    hold_first_posts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Kept by the membership services so the directory never counts rows.
     member_count: int = Field(default=0)
 

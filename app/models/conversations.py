@@ -51,6 +51,9 @@ class Post(SQLModel, table=True):
     created_at: datetime = utc_field(default_now=True, index=True)
     edited_at: datetime | None = utc_field(nullable=True)
     hidden: bool = Field(default=False)
+    # Waiting for a host's approval (first posts of new members): hidden until approved.
+    held: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    hidden_reason: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
     deleted_at: datetime | None = utc_field(nullable=True)
 
 

@@ -1,6 +1,6 @@
 """HTML routers, one per domain. Thin: parse, call one service, render."""
 
-from app.routers import accounts, admin, circles, community, pages, recognition, settings, threads
+from app.routers import accounts, admin, circles, community, kpis, moderation, pages, recognition, settings, threads
 
 ROUTERS = [
     pages.router,
@@ -11,4 +11,6 @@ ROUTERS = [
     threads.router,
     community.router,
     recognition.router,
+    moderation.router,
+    kpis.router,
 ]

@@ -193,7 +193,10 @@ def touch_session(session: Session, user_session: UserSession) -> None:
     now = utcnow()
     if now - user_session.last_seen_at < SESSION_TOUCH_INTERVAL:
         return
-    # Its own short transaction: the request's may be a read-only one.
+    # Its own short transaction: the request's may be a read-only one. The request's own
+    # transaction ends first: on SQLite a POST's BEGIN IMMEDIATE holds the write lock, and the
+    # writer would wait on it until the busy timeout.
+    session.commit()
     with open_session() as writer:
         writer.exec(
             update(UserSession)
@@ -361,6 +364,7 @@ def api_token_user(session: Session, token: str) -> User | None:
         return None
     now = utcnow()
     if api_token.last_used_at is None or now - api_token.last_used_at >= SESSION_TOUCH_INTERVAL:
+        session.commit()  # releases SQLite's write lock held by a POST's request transaction
         with open_session() as writer:
             writer.exec(
                 update(ApiToken).where(col(ApiToken.id) == api_token.id).values(last_used_at=now)

@@ -7,6 +7,7 @@ from app import permissions
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.i18n import _
 from app.models import Circle, Invite, Membership, User, utcnow
+from app.services import audit
 from app.services.notifications import notify
 
 PAGE_SIZE = 50
@@ -119,6 +120,7 @@ def approve_request(session: Session, *, circle: Circle, membership_id: int, by:
     assert user is not None
     membership = _activate(session, circle=circle, user=user, membership=membership, decided_by=by)
     notify(session, user_id=user.id, kind="request_approved", actor=by, circle_id=circle.id)  # type: ignore[arg-type]
+    audit.record(session, actor=by, action="request_approved", target_user_id=user.id, circle_id=circle.id)
     session.commit()
     return membership
 
@@ -134,6 +136,8 @@ def decline_request(session: Session, *, circle: Circle, membership_id: int, by:
     # The circle id is left off: after a refusal the person may not read the circle.
     notify(session, user_id=membership.user_id, kind="request_declined", actor=by,
            text=circle.name if circle.visibility != "secret" else "")
+    audit.record(session, actor=by, action="request_declined", target_user_id=membership.user_id,
+                 circle_id=circle.id)
     session.commit()
     return membership
 
@@ -151,7 +155,7 @@ def leave(session: Session, *, circle: Circle, user: User) -> None:
     session.commit()
 
 
-def remove_member(session: Session, *, circle: Circle, user_id: int, by: User) -> None:
+def remove_member(session: Session, *, circle: Circle, user_id: int, by: User, reason: str = "") -> None:
     permissions.require_moderate(permissions.circle_access(session, by, circle))
     membership = session.exec(
         select(Membership).where(Membership.circle_id == circle.id, Membership.user_id == user_id)
@@ -167,6 +171,11 @@ def remove_member(session: Session, *, circle: Circle, user_id: int, by: User) -
     session.add(membership)
     session.flush()
     refresh_member_count(session, circle.id)  # type: ignore[arg-type]
+    # No circle id on the notice: after a removal the circle is not theirs to open.
+    notify(session, user_id=user_id, kind="removed", actor=by,
+           text=circle.name if circle.visibility != "secret" else "")
+    audit.record(session, actor=by, action="member_removed", target_user_id=user_id, circle_id=circle.id,
+                 reason=reason)
     session.commit()
 
 
@@ -180,6 +189,7 @@ def allow_back(session: Session, *, circle: Circle, user_id: int, by: User) -> N
         raise NotFound()
     membership.state = "left"
     session.add(membership)
+    audit.record(session, actor=by, action="member_allowed_back", target_user_id=user_id, circle_id=circle.id)
     session.commit()
 
 
@@ -196,6 +206,8 @@ def set_host(session: Session, *, circle: Circle, user: User, host: bool, by: Us
             raise NotFound()
         membership.role = "member"
     session.add(membership)
+    audit.record(session, actor=by, action="host_added" if host else "host_removed", target_user_id=user.id,
+                 circle_id=circle.id)
     session.commit()
     return membership
 

@@ -12,7 +12,7 @@ from app.i18n import _
 from app.models import Post, PostRevision, Reaction, ReadState, Thread, User, utcnow
 from app.models.conversations import REACTION_KINDS
 from app.permissions import CircleAccess
-from app.services import badges, mentions
+from app.services import badges, mentions, posting_rules
 from app.services.notifications import notify
 from app.services.threads import open_thread, validate_body
 from app.text import render_markdown
@@ -31,16 +31,19 @@ def reply(
         parent = session.get(Post, reply_to_id)
         if parent is None or parent.thread_id != thread.id or parent.deleted_at is not None:
             raise Invalid(_("The post you answer is not in this thread."))
+    held = posting_rules.check_reply(session, access=access, author=author)
     now = utcnow()
     # One atomic UPDATE hands out the post number: concurrent replies never collide.
+    # The counters count visible posts only: a held reply adds to them when approved.
+    visible = 0 if held else 1
     number = session.exec(
         update(Thread)
         .where(col(Thread.id) == thread.id)
         .values(
             last_number=Thread.last_number + 1,
-            post_count=Thread.post_count + 1,
-            reply_count=Thread.reply_count + 1,
-            last_post_at=now,
+            post_count=Thread.post_count + visible,
+            reply_count=Thread.reply_count + visible,
+            last_post_at=now if not held else Thread.last_post_at,
         )
         .returning(Thread.last_number)
     ).scalar_one()
@@ -52,10 +55,16 @@ def reply(
         body_html=render_markdown(body),
         reply_to_id=parent.id if parent else None,
         created_at=now,
+        held=held,
+        hidden=held,
     )
     session.add(post)
     session.flush()
     _upsert_read(session, user_id=author.id, thread_id=thread.id, number=number)  # type: ignore[arg-type]
+    if held:
+        session.commit()
+        session.refresh(thread)
+        return post
     told = mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
     for user_id in {thread.author_id, parent.author_id if parent else thread.author_id} - told:
         recipient = session.get(User, user_id)

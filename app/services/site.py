@@ -20,6 +20,7 @@ class SiteConfig:
     accent_colour: str = "#5b4bdb"
     logo_url: str = ""
     registration: str = "open"  # or "invite"
+    flag_threshold: int = 3  # flags from distinct members that hide a post pending review
 
 
 def load(session: Session) -> SiteConfig:
@@ -29,7 +30,7 @@ def load(session: Session) -> SiteConfig:
     return SiteConfig(**known)
 
 
-def update(session: Session, **changes: str) -> SiteConfig:
+def update(session: Session, **changes: str | int) -> SiteConfig:
     current = asdict(load(session))
     current.update(changes)
     config = SiteConfig(**current)
@@ -42,6 +43,8 @@ def update(session: Session, **changes: str) -> SiteConfig:
         errors["logo_url"] = _("The logo address must start with https:// or /.")
     if config.registration not in ("open", "invite"):
         errors["registration"] = _("Choose open or invite-only registration.")
+    if not isinstance(config.flag_threshold, int) or not 1 <= config.flag_threshold <= 50:
+        errors["flag_threshold"] = _("Between 1 and 50.")
     if len(config.description) > 1000:
         errors["description"] = _("The description is limited to 1,000 characters.")
     if errors:

@@ -11,7 +11,7 @@ from app.errors import Invalid, NotFound, SignInRequired
 from app.i18n import _
 from app.models import Badge, Circle, Post, Reaction, ReadState, Thread, User, utcnow
 from app.permissions import CircleAccess
-from app.services import badges, mentions
+from app.services import badges, mentions, posting_rules
 from app.text import render_markdown
 
 THREADS_PER_PAGE = 25
@@ -42,6 +42,7 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
         errors.update(error.fields)
     if errors:
         raise Invalid(_("Please correct the highlighted fields."), **errors)
+    held = posting_rules.check_new_thread(session, access=access, author=author)
     now = utcnow()
     thread = Thread(
         circle_id=circle.id,  # type: ignore[arg-type]
@@ -49,8 +50,10 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
         title=title,
         created_at=now,
         last_post_at=now,
-        post_count=1,
+        post_count=0 if held else 1,
         last_number=1,
+        # A held opening post keeps its thread out of lists until a host approves it.
+        hidden=held,
     )
     session.add(thread)
     session.flush()
@@ -62,6 +65,8 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
         body_html=render_markdown(body),
         opening=True,
         created_at=now,
+        held=held,
+        hidden=held,
     )
     session.add(post)
     session.add(ReadState(user_id=author.id, thread_id=thread.id, last_read_number=1))  # type: ignore[arg-type]

@@ -39,7 +39,9 @@ def record_site_visit(session: Session, *, user_session: UserSession) -> None:
     today = utctoday()
     if user_session.visit_day == today:
         return
-    # A separate short write transaction: the request's own may be read-only.
+    # A separate short write transaction: the request's own may be read-only. That one ends
+    # first: on SQLite a POST's BEGIN IMMEDIATE holds the write lock the writer needs.
+    session.commit()
     with open_session() as writer:
         _insert_ignore(writer, user_id=user_session.user_id, day_iso=today.isoformat(), circle_id=None)
         row = writer.get(UserSession, user_session.id)

@@ -60,6 +60,9 @@ def test_screenshot_pages(new_page: Any, db: Any, database_url: str, monkeypatch
         select(Thread).where(Thread.circle_id == circle.id).order_by(col(Thread.reply_count).desc())
     ).first()
     assert thread is not None
+    username, slug, thread_id = member.username, circle.slug, thread.id
+    # End the test session's transaction: on SQLite it holds the write lock the server needs.
+    db.commit()
 
     OUT.mkdir(parents=True, exist_ok=True)
     visitor = new_page(viewport=DESKTOP)
@@ -67,18 +70,18 @@ def test_screenshot_pages(new_page: Any, db: Any, database_url: str, monkeypatch
 
     page = new_page(viewport=DESKTOP)
     page.goto("/login")
-    page.get_by_label("Username or e-mail").fill(member.username)
+    page.get_by_label("Username or e-mail").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     shoot(page, "/", "home.png")
-    shoot(page, f"/c/{circle.slug}", "circle.png")
-    shoot(page, f"/t/{thread.id}", "thread.png")
+    shoot(page, f"/c/{slug}", "circle.png")
+    shoot(page, f"/t/{thread_id}", "thread.png")
     shoot(page, "/c", "directory.png")
 
     mobile = new_page(viewport=MOBILE, is_mobile=True, has_touch=True)
     mobile.context.add_cookies(page.context.cookies())
-    shoot(mobile, f"/t/{thread.id}", "thread-mobile.png")
+    shoot(mobile, f"/t/{thread_id}", "thread-mobile.png")
 
     for name in ("home", "circle", "thread", "directory", "landing", "thread-mobile"):
         assert (OUT / f"{name}.png").stat().st_size > 10_000, name

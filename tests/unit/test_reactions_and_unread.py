@@ -30,13 +30,16 @@ def _two_members(db: Session) -> tuple[Circle, User, User, Thread]:
 def _unread_in_circle(db: Session, circle: Circle, viewer: User) -> dict[str, int]:
     db.expire_all()
     rows, _pages = threads.circle_threads(db, access=_access(db, circle, viewer))
+    db.commit()
     return {row.thread.title: row.unread for row in rows}
 
 
 def _read_all(db: Session, thread: Thread, viewer: User) -> None:
-    db.expire_all()
     fresh = db.get(Thread, thread.id)
     assert fresh is not None
+    db.refresh(fresh)
+    db.refresh(viewer)
+    db.commit()  # mark_read writes in its own transaction: ours must not hold SQLite's lock
     posts.mark_read(viewer=viewer, thread=fresh, upto=fresh.last_number, previous=None)
 
 
@@ -150,6 +153,7 @@ def test_a_read_mark_never_moves_backwards(db):
     make_reply(db, thread, alice, "two")
     make_reply(db, thread, alice, "three")
     _read_all(db, thread, bob)
+    db.commit()
     posts.mark_read(viewer=bob, thread=thread, upto=1, previous=None)
     assert _unread_in_circle(db, circle, bob) == {"A thread": 0}
 
@@ -166,6 +170,7 @@ def test_home_counts_threads_with_news_per_circle(db):
     make_thread(db, other, alice, title="Third")
     db.expire_all()
     page = home.home_for(db, viewer=bob)
+    db.commit()
     assert {c.circle.slug: c.unread_threads for c in page.circles} == {"espresso": 2, "tea": 1}
     assert {row.thread.title: row.unread for row in page.latest} == {"First": 1, "Second": 1, "Third": 1}
     _read_all(db, first, bob)

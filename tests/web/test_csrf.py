@@ -161,3 +161,11 @@ def test_get_requests_need_no_csrf_token(client, db):
     make_user(db, "alice")
     login(client, "alice")
     assert client.get("/settings", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+
+
+def test_anonymous_api_post_with_only_the_seed_cookie_needs_no_csrf_token(client, db):
+    make_user(db, "alice")
+    client.get("/login")
+    assert "cercle_anon" in client.cookies
+    response = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200

@@ -216,3 +216,25 @@ def test_suspended_user_cannot_use_an_api_token(client, make_client, db):
     response = make_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
+
+
+def test_first_post_of_an_idle_session_is_not_held_up_by_its_bookkeeping(client, db):
+    from sqlmodel import select
+
+    from app.middleware import SESSION_COOKIE
+    from app.models import UserSession
+    from app.security import csrf_token_for
+
+    make_user(db, "alice")
+    login(client, "alice")
+    row = db.exec(select(UserSession)).one()
+    row.last_seen_at = utcnow() - timedelta(hours=3)
+    row.visit_day = None
+    db.add(row)
+    db.commit()
+    token = csrf_token_for(client.cookies[SESSION_COOKIE])
+    response = client.post("/settings/tokens", data={"name": "cron", "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 200
+    db.refresh(row)
+    assert utcnow() - row.last_seen_at < timedelta(minutes=1)
+    assert row.visit_day is not None

@@ -1,0 +1,140 @@
+"""The KPI report of KPIS.md: arguments checked once, every figure computed by SQL aggregates.
+
+The page, `GET /api/v1/kpis` and `cercle kpis` all call `report()`, so they agree.
+"""
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from app.analytics import activity, candidates, cohorts, conversation, participation, recognition
+from app.analytics.activity import ratio
+from app.analytics.scope import Scope, make_scope
+from app.errors import Invalid
+from app.i18n import _
+from app.models import Circle, utcnow
+from app.models.base import utctoday
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_DAYS = 1096  # three years, a leap day included
+DEFAULT_DAYS = 30
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9998, 12, 31)
+
+# The figures of KPIS.md, in its order: the JSON keys besides start, end, circle, generated_at.
+FIGURES = (
+    "members_total", "new_members", "active_members", "engaged_members", "dau_avg", "stickiness",
+    "engagement_rate", "recommendation_rate", "referrals", "nps", "nps_responses",
+    "ambassadors", "new_ambassadors", "ambassador_rate", "retention_rate",
+    "threads", "posts", "replies", "reactions", "member_post_share", "reply_rate",
+    "median_first_reply_hours", "peer_reply_share", "avg_replies_per_thread", "avg_participants_per_thread",
+    "lurkers", "contributors", "core", "top10_post_share", "absence_factor",
+    "badges_awarded", "recognised_members", "ambassador_candidates",
+    "cohorts", "series",
+)
+HEADLINE = (
+    "members_total", "new_members", "active_members", "engaged_members", "engagement_rate",
+    "recommendation_rate", "referrals", "nps", "nps_responses", "ambassadors", "new_ambassadors",
+    "ambassador_rate", "retention_rate",
+)
+
+
+def parse_day(value: str, name: str) -> date:
+    """A YYYY-MM-DD date, or a clear `Invalid`."""
+    try:
+        if not DATE_RE.match(value.strip()):
+            raise ValueError(value)
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(
+            _("%(name)s must be a date written YYYY-MM-DD.", name=name), **{name: _("Use YYYY-MM-DD.")}
+        ) from None
+    return day
+
+
+def period_from(
+    start: str | None, end: str | None, *, days: str | int | None = None, today: date | None = None
+) -> tuple[date, date]:
+    """The period asked for: explicit dates, or the last `days` days (30 by default) ending today.
+
+    With only `start`, the period runs to today; with only `end`, it is the 30 days ending then.
+    """
+    today = today or utctoday()
+    if days not in (None, "") and not start and not end:
+        try:
+            length = int(days)  # type: ignore[arg-type]
+        except ValueError:
+            raise Invalid(_("days must be a whole number of days."), days=_("A whole number.")) from None
+        if not 1 <= length <= MAX_DAYS:
+            raise Invalid(_("days must be between 1 and %(max)s.", max=MAX_DAYS), days=_("Out of range."))
+        return today - timedelta(days=length - 1), today
+    end_day = parse_day(end, "end") if end else today
+    start_day = parse_day(start, "start") if start else end_day - timedelta(days=DEFAULT_DAYS - 1)
+    check_period(start_day, end_day)
+    return start_day, end_day
+
+
+def check_period(start: date, end: date) -> None:
+    if end < start:
+        raise Invalid(_("The end date comes before the start date."), end=_("Choose a date after the start."))
+    if (end - start).days + 1 > MAX_DAYS:
+        raise Invalid(
+            _("The period is limited to three years (%(max)s days).", max=MAX_DAYS),
+            start=_("Choose a shorter period."),
+        )
+    if start < EARLIEST or end > LATEST:
+        raise Invalid(_("Choose dates between 1900 and 9998."), start=_("Out of range."))
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """P′: the L days just before `start`."""
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def _headline(scope: Scope) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    figures.update(activity.growth(scope))
+    figures.update(activity.habit(scope))
+    figures["engagement_rate"] = ratio(figures["engaged_members"], figures["members_total"])
+    figures.update(recognition.nps(scope))
+    figures.update(recognition.ambassadors(scope, members_total=figures["members_total"]))
+    figures.update(activity.retention(scope))
+    return figures
+
+
+def _envelope(start: date, end: date, circle: Circle | None) -> dict[str, Any]:
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "circle": circle.slug if circle else None,
+        "generated_at": utcnow().isoformat(),
+    }
+
+
+def report(session: Session, *, start: date, end: date, circle: Circle | None) -> dict[str, Any]:
+    """Every figure of KPIS.md for [start, end] (UTC, inclusive), site-wide or for one circle."""
+    check_period(start, end)
+    scope = make_scope(session, start=start, end=end, circle_id=circle.id if circle else None)
+    figures = _headline(scope)
+    figures.update(conversation.volumes(scope))
+    figures.update(conversation.depth(scope))
+    figures.update(participation.participation(scope, active_members=figures["active_members"]))
+    figures.update(recognition.badges(scope))
+    figures["ambassador_candidates"] = candidates.candidate_count(scope)
+    figures["cohorts"] = cohorts.cohorts(scope)
+    figures["series"] = activity.series(scope)
+    result = _envelope(start, end, circle)
+    result.update({key: figures[key] for key in FIGURES})
+    return result
+
+
+def headline(session: Session, *, start: date, end: date, circle: Circle | None) -> dict[str, Any]:
+    """Only the headline figures (for comparing with the previous period)."""
+    scope = make_scope(session, start=start, end=end, circle_id=circle.id if circle else None)
+    figures = _headline(scope)
+    result = _envelope(start, end, circle)
+    result.update({key: figures[key] for key in HEADLINE})
+    return result

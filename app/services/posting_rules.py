@@ -1,0 +1,69 @@
+"""What a circle asks of a writer: rate limits, slow mode, read-only mode, first posts on hold."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.errors import Forbidden, RateLimited
+from app.i18n import _
+from app.models import Post, Thread, User, utcnow
+from app.permissions import CircleAccess
+from app.services import ratelimit
+
+REPLIES_PER_10_MINUTES = 20
+THREADS_PER_HOUR = 5
+
+
+def _limit(session: Session, key: str, *, limit: int, within: timedelta, message: str) -> None:
+    if ratelimit.count_recent(session, key, within=within) >= limit:
+        raise RateLimited(message, retry_after=int(within.total_seconds()))
+    ratelimit.record(session, key)
+
+
+def check_new_thread(session: Session, *, access: CircleAccess, author: User) -> bool:
+    """Raises when the author may not start a thread now; True when it must wait for approval."""
+    if access.can_moderate:
+        return False
+    if access.circle.read_only:
+        raise Forbidden(_("This circle is read-only: hosts have closed it to new threads."))
+    _limit(session, f"thread:{author.id}", limit=THREADS_PER_HOUR, within=timedelta(hours=1),
+           message=_("You started many threads in the last hour. Please wait a little."))
+    return _must_hold(session, access=access, author=author)
+
+
+def check_reply(session: Session, *, access: CircleAccess, author: User) -> bool:
+    """Raises when the author may not reply now; True when the reply must wait for approval."""
+    if access.can_moderate:
+        return False
+    seconds = access.circle.slow_mode_seconds
+    if seconds:
+        last = session.exec(
+            select(Post.created_at)
+            .join(Thread, col(Thread.id) == Post.thread_id)
+            .where(Post.author_id == author.id, Thread.circle_id == access.circle.id)
+            .order_by(col(Post.created_at).desc())
+            .limit(1)
+        ).scalar()  # type: ignore[call-overload]
+        if last is not None:
+            wait = int(seconds - (utcnow() - last).total_seconds())
+            if wait > 0:
+                raise RateLimited(_("Slow mode is on in this circle: you can post again in %(n)s seconds.", n=wait),
+                                  retry_after=wait)
+    _limit(session, f"reply:{author.id}", limit=REPLIES_PER_10_MINUTES, within=timedelta(minutes=10),
+           message=_("You posted many replies in a few minutes. Please wait a little."))
+    return _must_hold(session, access=access, author=author)
+
+
+def _must_hold(session: Session, *, access: CircleAccess, author: User) -> bool:
+    hold = access.circle.hold_first_posts
+    if not hold:
+        return False
+    approved = session.exec(
+        select(func.count())
+        .select_from(Post)
+        .join(Thread, col(Thread.id) == Post.thread_id)
+        .where(Post.author_id == author.id, Thread.circle_id == access.circle.id, col(Post.held).is_(False),
+               col(Post.deleted_at).is_(None))
+    ).scalar_one()  # type: ignore[call-overload]
+    return approved < hold

@@ -1,0 +1,401 @@
+"""Machinery of the route matrix: list every route, build a world, ask as someone, compare.
+
+`test_route_matrix.py` holds the rules (which parameter means which object, which answers may
+legitimately differ); this module only knows how to enumerate routes and send requests.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, params
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.db import open_session
+from app.models import Circle, Invite, Membership, Notification, Post, Thread, User
+from app.security import csrf_token_for
+from app.icons import ICONS
+from app.services import accounts, badges, memberships, posts
+from tests.factories import add_member, make_circle, make_invite, make_reply, make_thread, make_user
+
+SKIPPED_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json")
+SKIPPED_PREFIXES = ("/static",)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+VISIBILITIES = ("open", "closed", "secret")
+
+
+# Routes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method of one route, with the inputs it declares."""
+
+    method: str
+    path: str
+    path_params: tuple[str, ...]
+    query_params: tuple[tuple[str, bool], ...]  # (name, required)
+    form_fields: tuple[str, ...]
+    json_model: Any  # a pydantic model class for a JSON body, or None
+    json_embed_name: str | None  # set when FastAPI expects {"name": {...}}
+
+    @property
+    def is_api(self) -> bool:
+        return self.path.startswith("/api/")
+
+    @property
+    def is_safe(self) -> bool:
+        return self.method in SAFE_METHODS
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _route_contexts(app: FastAPI) -> Iterator[tuple[Any, Any]]:
+    """(original route, effective route) pairs, flattened through included routers."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        for route in app.routes:
+            yield route, route
+        return
+    for context in iter_route_contexts(app.routes):
+        yield context.original_route, context
+
+
+def _walk(dependant: Any) -> Iterator[Any]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _walk(sub)
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for item in items:
+        seen.setdefault(item.alias or item.name, item)
+    return list(seen.values())
+
+
+def enumerate_endpoints(app: FastAPI) -> list[Endpoint]:
+    endpoints: list[Endpoint] = []
+    for original, route in _route_contexts(app):
+        path = getattr(route, "path", None) or getattr(original, "path", "")
+        if path in SKIPPED_PATHS or path.startswith(SKIPPED_PREFIXES):
+            continue
+        assert isinstance(original, APIRoute), (
+            f"{path!r} is a {type(original).__name__}, not a FastAPI APIRoute: the route matrix "
+            f"cannot fill it. Make it an APIRoute or teach tests/web/route_matrix_support.py about it."
+        )
+        dependant = route.dependant
+        path_names = tuple(re.findall(r"{(\w+)(?::\w+)?}", path))
+        query = _unique([p for d in _walk(dependant) for p in d.query_params])
+        body = _unique([p for d in _walk(dependant) for p in d.body_params])
+        forms = tuple(p.alias for p in body if isinstance(p.field_info, params.Form))
+        json_model = None
+        embed_name = None
+        json_params = [p for p in body if not isinstance(p.field_info, params.Form)]
+        if json_params:
+            assert len(json_params) == 1, f"{path}: several JSON body parameters; extend the route matrix"
+            json_model = json_params[0].field_info.annotation
+            if getattr(route, "_embed_body_fields", False) and not forms:
+                embed_name = json_params[0].alias
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            endpoints.append(Endpoint(
+                method=method, path=path, path_params=path_names,
+                query_params=tuple((p.alias, bool(p.field_info.is_required())) for p in query),
+                form_fields=forms, json_model=json_model, json_embed_name=embed_name,
+            ))
+    return endpoints
+
+
+def sample_json(model: Any, refs: dict[str, Any]) -> dict[str, Any]:
+    """The smallest valid-looking body: required fields, plus fields that name an object."""
+    schema = model.model_json_schema()
+    body: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if name in refs:
+            body[name] = refs[name]
+        elif name in schema.get("required", ()):
+            body[name] = _sample_value(prop)
+    return body
+
+
+def _sample_value(prop: dict[str, Any]) -> Any:
+    options = prop.get("anyOf") or [prop]
+    kinds = [option.get("type") for option in options if option.get("type") != "null"]
+    kind = kinds[0] if kinds else "string"
+    if kind == "integer":
+        return max(1, int(prop.get("minimum", 1)))
+    if kind == "number":
+        return 1.0
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return []
+    if kind == "object":
+        return {}
+    return "matrix"
+
+
+# The world -----------------------------------------------------------------------------------
+
+MISSING_ID = 987_654_321
+MISSING_SLUG = "no-such-circle"
+MISSING_USERNAME = "nobody_here"
+MISSING_CODE = "no-such-invite-code-0000000000000"
+MISSING_TOKEN = "no-such-reset-token-0000000000000"
+
+
+@dataclass
+class CircleWorld:
+    """One circle and everything inside it, with markers that must not leak."""
+
+    circle: Circle
+    card_marker: str  # in the name and description: public for a closed circle, not a secret one
+    content_marker: str  # in titles, bodies, notes, request messages: members only
+    member: User
+    asker: User
+    thread: Thread
+    opening: Post
+    reply: Post
+    hidden_post: Post
+    pending: Membership
+    invite: Invite
+    member_session_id: int
+    member_token_id: int
+    member_notification_id: int
+    member_reset_token: str
+    award_id: int  # a manual badge the host gave the member "in" this circle
+
+
+@dataclass
+class World:
+    admin: User
+    host: User
+    outsider: User
+    badge_slug: str  # a manual badge (awarded in every circle)
+    circles: dict[str, CircleWorld] = field(default_factory=dict)
+
+
+def build_world(db: Session) -> World:
+    salt = secrets.token_hex(4)
+    admin = make_user(db, "root_admin", admin=True)
+    host = make_user(db, "host_user")
+    outsider = make_user(db, "outsider")
+    badge = badges.create_badge(db, by=admin, name="Matrix Badge", description="For the route matrix.",
+                                tier="bronze", icon=ICONS[0])
+    world = World(admin=admin, host=host, outsider=outsider, badge_slug=badge.slug)
+    for visibility in VISIBILITIES:
+        card = f"kcard{visibility}{salt}"
+        content = f"qcontent{visibility}{salt}"
+        circle = make_circle(db, f"{visibility}-{salt}", visibility=visibility, by=admin,
+                             name=f"Circle {card}", description=f"About {card}.")
+        add_member(db, circle, host, host=True)
+        member = make_user(db, f"member_{visibility}")
+        add_member(db, circle, member)
+        thread = make_thread(db, circle, member, title=f"Thread {content} zebra",
+                             body=f"Opening {content} zebra.")
+        opening = _opening_post(db, thread)
+        reply = make_reply(db, thread, host, body=f"Reply {content} zebra.")
+        hidden_post = make_reply(db, thread, host, body=f"Hidden {content} zebra.")
+        hidden_post.hidden = True
+        db.add(hidden_post)
+        db.commit()
+        host_access = _access(db, host, circle)
+        posts.toggle_reaction(db, post=opening, access=host_access, user=host, kind="like")
+        posts.toggle_reaction(db, post=reply, access=_access(db, member, circle), user=member, kind="thanks")
+        asker = make_user(db, f"asker_{visibility}")
+        if visibility == "closed":
+            pending = memberships.request_to_join(db, circle=circle, user=asker, message=f"Please {content}")
+        else:  # open and secret circles take no requests; the row is made by hand for the ids
+            pending = Membership(user_id=asker.id, circle_id=circle.id, state="pending",  # type: ignore[arg-type]
+                                 request_message=f"Please {content}")
+            db.add(pending)
+            db.commit()
+        invite = make_invite(db, host, circle, note=f"Invite {content}")
+        member_session = accounts.start_session(db, user=member).row
+        accounts.create_api_token(db, user=member, name=f"token {content}")
+        token_id = accounts.list_api_tokens(db, user=member)[-1].id
+        reset_token = accounts.create_reset_token(db, user=member)
+        member_notification = _notification_of(db, member, thread)
+        award = badges.award_manual(db, badge=badge, user=member, by=host, reason="A good neighbour.",
+                                    circle=circle)
+        # The outsider was told about this thread once (say, before the circle closed): the
+        # notification must stay invisible to them now.
+        db.add(Notification(user_id=outsider.id, kind="reply", actor_id=host.id, circle_id=circle.id,
+                            thread_id=thread.id, post_id=reply.id, text=f"Notice {content}"))
+        db.commit()
+        for item in (circle, member, asker, thread, opening, reply, hidden_post, pending, invite):
+            db.refresh(item)
+        world.circles[visibility] = CircleWorld(
+            circle=circle, card_marker=card, content_marker=content, member=member, asker=asker,
+            thread=thread, opening=opening, reply=reply, hidden_post=hidden_post, pending=pending,
+            invite=invite, member_session_id=member_session.id,  # type: ignore[arg-type]
+            member_token_id=token_id,  # type: ignore[arg-type]
+            member_notification_id=member_notification,
+            member_reset_token=reset_token,
+            award_id=award.id,  # type: ignore[arg-type]
+        )
+    # SQLite writers lock up front (BEGIN IMMEDIATE): leave no transaction open for the app.
+    db.commit()
+    return world
+
+
+def _access(db: Session, user: User, circle: Circle) -> Any:
+    from app import permissions
+
+    return permissions.circle_access(db, user, circle)
+
+
+def _opening_post(db: Session, thread: Thread) -> Post:
+    from sqlmodel import select
+
+    return db.exec(select(Post).where(Post.thread_id == thread.id, Post.number == 1)).one()
+
+
+def _notification_of(db: Session, user: User, thread: Thread) -> int:
+    from sqlmodel import col, select
+
+    found = db.exec(
+        select(Notification.id).where(Notification.user_id == user.id, Notification.thread_id == thread.id)
+        .order_by(col(Notification.id))
+    ).first()
+    assert found is not None, "the member should have been notified of the host's reply"
+    return found
+
+
+# Callers and answers -------------------------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    """Someone asking: a browser (session or anonymous cookie) or an API client (Bearer)."""
+
+    role: str
+    user: User | None
+    cookie: str = ""
+    session_token: str = ""
+    bearer: str = ""
+
+    @classmethod
+    def visitor(cls) -> Caller:
+        return cls(role="visitor", user=None, cookie=f"cercle_anon={secrets.token_urlsafe(16)}")
+
+    @classmethod
+    def signed_in(cls, role: str, user: User) -> Caller:
+        caller = cls(role=role, user=user)
+        caller.sign_in()
+        return caller
+
+    @classmethod
+    def with_token(cls, role: str, user: User) -> Caller:
+        with open_session() as session:
+            token = accounts.create_api_token(session, user=user, name="route matrix")
+        return cls(role=role, user=user, bearer=token)
+
+    def sign_in(self) -> None:
+        assert self.user is not None
+        with open_session() as session:
+            self.session_token = accounts.start_session(session, user=self.user).token
+        self.cookie = f"cercle_session={self.session_token}"
+
+    def keep_signed_in(self) -> None:
+        """A route may have signed this browser out (POST /logout): sign in again for the next."""
+        if not self.session_token:
+            return
+        with open_session(readonly=True) as session:
+            signed_out = accounts.session_user(session, self.session_token) is None
+        if signed_out:
+            self.sign_in()
+
+    def headers(self, method: str) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self.bearer:
+            headers["Authorization"] = f"Bearer {self.bearer}"
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+            if method not in SAFE_METHODS:
+                name, _sep, value = self.cookie.partition("=")
+                seed = value if name == "cercle_session" else "anon:" + value
+                headers["X-CSRF-Token"] = csrf_token_for(seed)
+        return headers
+
+
+@dataclass
+class Request:
+    endpoint: Endpoint
+    url: str
+    form: dict[str, str] | None = None
+    json: Any = None
+    htmx: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.endpoint.method} {self.url}{' (htmx)' if self.htmx else ''}"
+
+
+@dataclass
+class Answer:
+    request: Request
+    status: int
+    location: str
+    content_type: str
+    body: str
+
+    def normalised(self) -> tuple[int, str, str, str]:
+        """The answer with the asked URL blanked out, to compare a real object with a missing one."""
+        url = self.request.url
+        path = url.partition("?")[0]
+        variants = {url, path, quote(url, safe=""), quote(path, safe=""), html.escape(url), html.escape(path)}
+
+        def blank(text: str) -> str:
+            for variant in sorted(variants, key=len, reverse=True):
+                text = text.replace(variant, "{URL}")
+            return text
+
+        return self.status, blank(self.location), self.content_type, blank(self.body)
+
+    def describe(self) -> str:
+        body = self.body if len(self.body) < 600 else self.body[:600] + "…"
+        return f"{self.request} → {self.status} {self.location or ''}\n{body}"
+
+
+def build_url(path: str, values: dict[str, Any], query: dict[str, Any]) -> str:
+    url = path
+    for name, value in values.items():
+        url = re.sub(r"{" + name + r"(?::\w+)?}", quote(str(value), safe=""), url)
+    if query:
+        url += "?" + urlencode(query)
+    return url
+
+
+def send(client: TestClient, caller: Caller, request: Request) -> Answer:
+    client.cookies.clear()  # every request carries exactly the caller's credentials
+    method = request.endpoint.method
+    headers = caller.headers(method)
+    if request.htmx:
+        headers["HX-Request"] = "true"
+    kwargs: dict[str, Any] = {}
+    if request.json is not None:
+        kwargs["json"] = request.json
+    elif request.form is not None:
+        kwargs["data"] = request.form
+    response = client.request(method, request.url, headers=headers, follow_redirects=False, **kwargs)
+    if method not in SAFE_METHODS:
+        caller.keep_signed_in()
+    return Answer(
+        request=request,
+        status=response.status_code,
+        location=response.headers.get("location", "") or response.headers.get("hx-redirect", ""),
+        content_type=response.headers.get("content-type", "").split(";")[0],
+        body=response.text,
+    )
