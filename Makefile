@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export CERCLE_DEMO_PASSWORD ?= cercle-demo
 
-.PHONY: run test lint typecheck pytest screenshots bench clean
+.PHONY: run test lint typecheck pytest screenshots bench bench-kpis bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,14 @@ test: lint typecheck pytest
 screenshots: $(VENV)/.installed-dev
 	CERCLE_SCREENSHOTS=1 $(BIN)/pytest -n 0 tests/browser -k screenshot
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/kpis.py
+# Benchmarks print figures; they are not tests. Full size by default (100k members, 1M posts).
+bench: bench-kpis bench-web
+
+bench-kpis: $(VENV)/.installed-dev
+	$(BIN)/python bench/kpis.py $(BENCH_ARGS)
+
+bench-web: $(VENV)/.installed-dev
+	$(BIN)/python bench/web.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -93,8 +93,16 @@ def demo(
     members: int = typer.Option(40, help="How many members to create."),
 ) -> None:
     """Seed a lively demo community (admin password from CERCLE_DEMO_PASSWORD)."""
+    import os
+
+    from app.config import get_settings
     from app.db import open_session
     from app.demo import database_is_empty, seed_demo
+
+    # The seeder writes a community's months of history in seconds: write limits stay off.
+    for name in ("REPLIES_PER_10_MINUTES", "THREADS_PER_HOUR", "FLAGS_PER_DAY", "INVITES_PER_DAY"):
+        os.environ[f"CERCLE_{name}"] = "0"
+    get_settings.cache_clear()
 
     with open_session() as session:
         if if_empty and not database_is_empty(session):
@@ -154,6 +162,64 @@ def kpis(
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print_report(data, Console())
+
+
+
+@app.command("import")
+def import_(file: str = typer.Argument(..., help="Dump to read: .jsonl, .jsonl.gz, or - for standard input.")) -> None:
+    """Import a community dump (DUMP-FORMAT.md) into an empty database: all or nothing."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.db import open_session
+    from app.dump import DumpError, import_dump
+    from app.dump.files import open_source
+
+    started = time.perf_counter()
+    try:
+        with open_source(file) as source, open_session() as session:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[lines]:>12,} lines"),
+                          TimeElapsedColumn(), console=console, transient=True,
+                          disable=not console.is_terminal) as bar:
+                task = bar.add_task("Importing", total=source.size, lines=0)
+
+                def report(kind: str, line: int) -> None:
+                    bar.update(task, completed=source.position(), lines=line, description=f"Importing {kind}")
+
+                counts = import_dump(session, source.lines, progress=report)
+    except FileNotFoundError:
+        console.print(f"[red]No such file: {file}[/red]")
+        raise typer.Exit(1) from None
+    except (DumpError, OSError, EOFError) as error:
+        console.print(f"[red]{error}[/red]")
+        console.print("Nothing was imported.")
+        raise typer.Exit(1) from None
+    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in counts.items())
+    console.print(f"[green]Imported[/green] {summary or 'nothing'} in {time.perf_counter() - started:.1f} s.")
+
+
+@app.command("export")
+def export_(file: str = typer.Argument(..., help="Dump to write: .jsonl, .jsonl.gz, or - for standard output.")) -> None:
+    """Export the whole community as a dump (DUMP-FORMAT.md)."""
+    import time
+
+    from app.db import open_session
+    from app.dump import export
+    from app.dump.files import open_target
+
+    started = time.perf_counter()
+    with open_session(readonly=True) as session, open_target(file) as target:
+        with console.status("Exporting…") if console.is_terminal else _nothing():
+            counts = export(session, target)
+    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in counts.items())
+    console.print(f"[green]Exported[/green] {summary} in {time.perf_counter() - started:.1f} s.")
+
+
+def _nothing():  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    return nullcontext()
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CERCLE_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./var/cercle.db"
+    # Optional PostgreSQL read replica for page reads (GET); writers and their next few
+    # seconds of reads stay on the primary so nobody misses their own post.
+    database_read_url: str | None = None
     env: Literal["development", "production", "test"] = "development"
     secret_key: str = DEFAULT_SECRET_KEY
     base_url: str = "http://127.0.0.1:8000"
@@ -30,6 +33,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "cercle@localhost"
+
+    # Write limits per member (0 turns one off); counted in the database, across processes.
+    replies_per_10_minutes: int = 20
+    threads_per_hour: int = 5
+    flags_per_day: int = 20
+    invites_per_day: int = 50
 
     # argon2 cost; tests lower it so the suite stays fast.
     argon2_time_cost: int = 3

@@ -68,15 +68,27 @@ def get_engine() -> Engine:
     return _engine_for(get_settings().database_url)
 
 
-def open_session(*, readonly: bool = False) -> Session:
-    engine = get_engine()
+def get_read_engine() -> Engine:
+    """The replica when one is configured, else the primary."""
+    settings = get_settings()
+    return _engine_for(settings.database_read_url or settings.database_url)
+
+
+def open_session(*, readonly: bool = False, replica: bool = False) -> Session:
+    engine = get_read_engine() if replica else get_engine()
     if readonly:
         engine = engine.execution_options(cercle_readonly=True)
     return Session(engine, expire_on_commit=False)
 
 
+RECENT_WRITE_COOKIE = "cercle_wrote"
+
+
 def get_session(request: Request) -> Iterator[Session]:
     # GET and HEAD only read (a visit row is the exception and is its own short
-    # transaction); everything else may write.
-    with open_session(readonly=request.method in ("GET", "HEAD")) as session:
+    # transaction); everything else may write. Reads go to the replica, if any, unless
+    # this browser wrote a moment ago (see RecentWriteMiddleware in app.middleware).
+    readonly = request.method in ("GET", "HEAD")
+    replica = readonly and RECENT_WRITE_COOKIE not in request.cookies
+    with open_session(readonly=readonly, replica=replica) as session:
         yield session

@@ -10,6 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
+from app.db import RECENT_WRITE_COOKIE
 from app.i18n import current_language, pick_language
 from app.security import new_token
 
@@ -20,6 +21,14 @@ LANGUAGE_COOKIE = "cercle_lang"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs page loads Swagger UI from a CDN and starts it with an inline script; it
+# shows no user content, so only there both are allowed (under the strict policy it is blank).
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 
 
@@ -68,10 +77,16 @@ class CercleMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault(
+                    "Content-Security-Policy",
+                    DOCS_CONTENT_SECURITY_POLICY if scope["path"] in DOCS_PATHS else CONTENT_SECURITY_POLICY,
+                )
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
+                if settings.database_read_url and scope["method"] not in ("GET", "HEAD"):
+                    # Read-your-writes: this browser's next reads go to the primary for a while.
+                    headers.append("Set-Cookie", f"{RECENT_WRITE_COOKIE}=1; Max-Age=10; Path=/; HttpOnly; SameSite=Lax")
                 if new_anon and not state.get("signed_in_now"):
                     secure = "; Secure" if settings.secure_cookies else ""
                     headers.append(

@@ -16,8 +16,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.config import get_settings
-from app.icons import icon_svg
 from app.i18n import LANGUAGES, current_language, translations
+from app.icons import icon_svg
 from app.security import csrf_token_for
 from app.services import site
 

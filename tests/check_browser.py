@@ -29,7 +29,8 @@ def main() -> int:
         f"  {problem}.",
         f"  (looked for {CHROMIUM}; the Playwright package alone is not enough: its own browser",
         "  download is not used here.)",
-        "  CI is set: the browser tests are required, stopping." if in_ci
+        "  CI is set: the browser tests are required, stopping."
+        if in_ci
         else "  The browser tests (tests/browser) will be skipped.",
         "",
     ]

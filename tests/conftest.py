@@ -17,6 +17,9 @@ os.environ.setdefault("CERCLE_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("CERCLE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("CERCLE_ARGON2_MEMORY_COST", "1024")
 os.environ.setdefault("CERCLE_BASE_URL", "http://testserver")
+# Write limits are off by default in tests; the rate-limit tests turn them on (`limits` fixture).
+for _limit_name in ("REPLIES_PER_10_MINUTES", "THREADS_PER_HOUR", "FLAGS_PER_DAY", "INVITES_PER_DAY"):
+    os.environ.setdefault(f"CERCLE_{_limit_name}", "0")
 os.environ.pop("CERCLE_SMTP_HOST", None)
 
 import psycopg  # noqa: E402
@@ -180,3 +183,17 @@ def count_queries(db: Session) -> Iterator[Any]:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`limits(replies_per_10_minutes=2)` turns write limits on for one test."""
+
+    def set_limits(**values: int) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"CERCLE_{name.upper()}", str(value))
+        get_settings.cache_clear()
+
+    yield set_limits
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -25,9 +26,7 @@ from tests.factories import add_member, make_circle, make_reply, make_thread, ma
 
 def schema_differences(engine) -> list:
     with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"include_object": include_object, "compare_type": True}
-        )
+        context = MigrationContext.configure(connection, opts={"include_object": include_object, "compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
 
 
@@ -65,22 +64,26 @@ def fresh_database(url: str) -> Iterator[None]:
             use_database(previous)
 
 
-def _fresh_url(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, not the suite's."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
     problem = conftest._postgres_available() if conftest.PG_MODE != "off" else "disabled"
     if problem:
         if conftest.PG_MODE == "required":
             pytest.fail(f"PostgreSQL is required but unreachable: {problem}")
         pytest.skip(f"PostgreSQL not reachable: {problem}")
-    return conftest._create_pg_database(f"cercle_migrations_{conftest._worker()}")
+    name = f"cercle_migrations_{conftest._worker()}"
+    yield conftest._create_pg_database(name)
+    with psycopg.connect(conftest.PG_ADMIN_DSN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_downgrade_to_base_and_upgrade_to_head_on_a_fresh_database(kind, tmp_path):
-    url = _fresh_url(kind, tmp_path)
+def test_downgrade_to_base_and_upgrade_to_head_on_a_fresh_database(fresh_url):
     config = alembic_config()
-    with fresh_database(url):
+    with fresh_database(fresh_url):
         command.upgrade(config, "head")
         tables = set(inspect(app_db.get_engine()).get_table_names())
         assert set(SQLModel.metadata.tables) <= tables

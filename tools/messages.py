@@ -14,12 +14,14 @@ See docs/translating.md.
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
+import io
 import re
 import sys
 import tomllib
 from collections import Counter
 from collections.abc import Iterable
-from io import BytesIO
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -46,11 +48,13 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "lazy": None}
 # `# Translators: ...` just above a message reaches the translator as a comment.
 COMMENT_TAGS = ("Translators:",)
 
-# %(name)s, %(num)d, ... and %% ; anything else starting with % is malformed.
-PLACEHOLDER_RE = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?([diouxXeEfFgGcrsa%])")
-# French typography: a no-break space (U+00A0) before ; : ! ? and inside « ».
-_BREAKING_SPACE_BEFORE = re.compile(r"[ \t]+([;:!?»])")
+# %(name)s, %(num)d, %(share).1f, ...
+PLACEHOLDER_RE = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
+# French typography: a no-break space (U+00A0) before ; : ! ? % and », after «, and between
+# groups of digits (1 000). `python -m tools.messages` puts them in; the tests check.
+_BREAKING_SPACE_BEFORE = re.compile(r"[ \t]+([;:!?»]|%(?!\())")
 _BREAKING_SPACE_AFTER = re.compile(r"(«)[ \t]+")
+_BREAKING_SPACE_DIGITS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
 
 
 def po_file(language: str) -> Path:
@@ -65,7 +69,7 @@ def _mapping() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
 def _in_sources(path: str) -> bool:
     relative = Path(path).resolve().relative_to(ROOT)
     top = relative.parts[0] if relative.parts else ""
-    return not top or top in SOURCE_DIRS and not any(part.startswith((".", "__")) for part in relative.parts)
+    return not top or (top in SOURCE_DIRS and not any(part.startswith((".", "__")) for part in relative.parts))
 
 
 def extract() -> Catalog:
@@ -73,13 +77,56 @@ def extract() -> Catalog:
     method_map, options_map = _mapping()
     template = Catalog(project=PROJECT, version=VERSION, charset="utf-8", fuzzy=False)
     found = extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
-        strip_comment_tags=True, directory_filter=_in_sources,
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords=KEYWORDS,
+        comment_tags=COMMENT_TAGS,
+        strip_comment_tags=True,
+        directory_filter=_in_sources,
     )
-    for filename, lineno, message, comments, context in found:
-        template.add(message, None, [(Path(filename).as_posix(), lineno)], auto_comments=comments,
-                     context=context)
+    # Babel warns about any f-string inside _(...), even a keyword argument (pct=f"{x:.1f}"),
+    # which is fine; `runtime_messages()` reports the real problem instead.
+    with contextlib.redirect_stderr(io.StringIO()):
+        for filename, lineno, message, comments, context in found:
+            template.add(message, None, [(Path(filename).as_posix(), lineno)], auto_comments=comments, context=context)
     return template
+
+
+def _is_built_at_runtime(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(part, ast.FormattedValue) for part in node.values)
+    if isinstance(node, ast.BinOp):  # "a" + b, "a %s" % b
+        return any(isinstance(side, (ast.Constant, ast.JoinedStr, ast.BinOp)) for side in (node.left, node.right))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+    )
+
+
+def runtime_messages() -> list[str]:
+    """Python calls like _(f"Hi {name}") or _("Hi " + name): no catalog can hold such a message.
+
+    Write _("Hi %(name)s", name=name) instead. (A variable, as in _(ERROR_TITLES[...]), is fine
+    when its values are marked with lazy().)
+    """
+    found = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS):
+                continue
+            spec: tuple[int | tuple[int, str], ...] = KEYWORDS[node.func.id] or (1,)  # type: ignore[assignment]
+            positions = [index if isinstance(index, int) else index[0] for index in spec]
+            for position in positions:
+                if position <= len(node.args) and _is_built_at_runtime(node.args[position - 1]):
+                    found.append(
+                        f"{path.relative_to(ROOT).as_posix()}:{node.lineno}: "
+                        f"{node.func.id}() of a message built at runtime"
+                    )
+    return found
 
 
 def load(language: str) -> Catalog | None:
@@ -125,79 +172,111 @@ def untranslated(template: Catalog, catalog: Catalog | None) -> list[str]:
 
 
 def placeholders(text: str) -> Counter[str]:
-    """The named/positional placeholders of a message (`%%` is not one)."""
-    return Counter(
-        f"%({name})" + conv if name else "%" + conv
-        for name, conv in PLACEHOLDER_RE.findall(text) if conv != "%"
+    """The %(name)s placeholders of a message, with their conversion (`%(n)d`)."""
+    return Counter(match.group(0) for match in PLACEHOLDER_RE.finditer(text))
+
+
+def _formatted_at_runtime(message: Message) -> bool:
+    """Templates and ngettext always apply `%`; `_()` in Python only when given variables."""
+    return (
+        message.pluralizable
+        or bool(placeholders(_ids(message)[0]))
+        or any(filename.endswith(".html") for filename, _line in message.locations)
     )
 
 
 def _formats(text: str, names: Iterable[str]) -> bool:
     try:
-        text % {name: 1 for name in names}
+        text % dict.fromkeys(names, 1)
     except (ValueError, TypeError, KeyError):
         return False
     return True
 
 
 def placeholder_problems(catalog: Catalog) -> list[str]:
-    """Translations whose %(name)s placeholders differ from the English, or that `%` breaks."""
+    """Translations whose %(name)s placeholders differ from the English, or that a lone % breaks."""
     problems = []
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
         ids = _ids(message)
-        wanted = placeholders(ids[-1]) | placeholders(ids[0])  # a singular may omit %(num)s
-        names = {key[2:-2] for key in wanted if key.startswith("%(")} | {"num"}
-        for index, string in enumerate(_strings(message)):
+        wanted: Counter[str] = Counter()
+        for text in ids:
+            wanted |= placeholders(text)  # an English singular may omit %(num)s
+        names = {PLACEHOLDER_RE.match(key).group(1) for key in wanted} | {"num"}  # type: ignore[union-attr]
+        for string in _strings(message):
             if not string:
                 continue
-            source = ids[min(index, len(ids) - 1)] if len(ids) > 1 else ids[0]
             got = placeholders(string)
-            if len(ids) > 1:
-                # Plural forms: each may drop %(num)s ("un membre"), never add an unknown one.
-                bad = set(got) - set(wanted) or (set(wanted) - {"%(num)s", "%(num)d"}) - set(got)
+            if message.pluralizable:
+                # Each plural form may leave out %(num)s ("un seul membre"), nothing else.
+                bad = bool(set(got) - set(wanted) or {key for key in wanted if "(num)" not in key} - set(got))
             else:
                 bad = got != wanted
             if bad:
-                problems.append(f"{describe(message)!r} -> {string!r}: placeholders {sorted(got)} "
-                                f"instead of {sorted(wanted)}")
-            elif _formats(source, names) and not _formats(string, names):
+                problems.append(
+                    f"{describe(message)!r} -> {string!r}: placeholders {sorted(got)} instead of {sorted(wanted)}"
+                )
+            elif _formatted_at_runtime(message) and not _formats(string, names):
                 problems.append(f"{describe(message)!r} -> {string!r}: a lone % (write %% for a percent sign)")
     return problems
 
 
 def typography_problems(catalog: Catalog) -> list[str]:
-    """French translations with a breaking space before ; : ! ? (use a no-break space)."""
+    """French translations with a plain space where a no-break space belongs (see fix_typography)."""
     return [
         f"{describe(m)!r} -> {s!r}"
-        for m in catalog if m.id and not m.fuzzy
+        for m in catalog
+        if m.id and not m.fuzzy
         for s in _strings(m)
-        if _BREAKING_SPACE_BEFORE.search(s) or _BREAKING_SPACE_AFTER.search(s)
+        if fix_typography(s) != s
     ]
 
 
+def markup_problems(catalog: Catalog) -> list[str]:
+    """Translations that add < > & or a double quote: templates insert translations unescaped
+    (jinja2 newstyle gettext marks them safe), often inside a double-quoted attribute."""
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        source = "".join(_ids(message))
+        for string in _strings(message):
+            added = sorted({char for char in '<>&"' if char in string and char not in source})
+            if added:
+                problems.append(f"{describe(message)!r} -> {string!r}: adds {' '.join(added)} (use « » for quotes)")
+    return problems
+
+
 def fix_typography(text: str) -> str:
+    """French spacing: `Bienvenue !` and `1 000` get a no-break space instead of a plain one."""
     text = _BREAKING_SPACE_BEFORE.sub("\u00a0\\1", text)
-    return _BREAKING_SPACE_AFTER.sub("\\1\u00a0", text)
+    text = _BREAKING_SPACE_AFTER.sub("\\1\u00a0", text)
+    return _BREAKING_SPACE_DIGITS.sub("\u00a0", text)
 
 
 def update(template: Catalog, language: str) -> Catalog:
     """The language's catalog brought up to date with `template`, translations kept."""
     catalog = load(language)
     if catalog is None:
-        catalog = Catalog(locale=language, project=PROJECT, version=VERSION, charset="utf-8", fuzzy=False,
-                          language_team=LANGUAGE_TEAMS.get(language))
+        catalog = Catalog(
+            locale=language,
+            project=PROJECT,
+            version=VERSION,
+            charset="utf-8",
+            fuzzy=False,
+            language_team=LANGUAGE_TEAMS.get(language),
+        )
     if language in PLURAL_FORMS:
         catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[language])]
     catalog.update(template, no_fuzzy_matching=True, update_creation_date=True)
     if language == "fr":
         for message in catalog:
             if message.id and message.string:
-                if isinstance(message.string, (list, tuple)):
-                    message.string = tuple(fix_typography(s) for s in message.string)
-                else:
-                    message.string = fix_typography(message.string)
+                fixed = tuple(fix_typography(s) for s in _strings(message))
+                if fixed != _strings(message):
+                    print(f"{language}: no-break spaces put in {describe(message)!r}")
+                    message.string = fixed if message.pluralizable else fixed[0]
     return catalog
 
 
@@ -205,7 +284,7 @@ _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re
 
 
 def _render(catalog: Catalog) -> bytes:
-    buffer = BytesIO()
+    buffer = io.BytesIO()
     # No line numbers: the files change only when messages do, and merge well.
     write_po(buffer, catalog, width=100, include_lineno=False, sort_output=False)
     return buffer.getvalue()
@@ -233,30 +312,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {TEMPLATE_FILE.relative_to(ROOT)}")
 
     failed = False
+    built = runtime_messages()
+    if built:
+        failed = True
+        print(f"\n{len(built)} messages that cannot be extracted (use %(name)s placeholders):")
+        for item in built:
+            print(f"  - {item}")
     for language in TARGET_LANGUAGES:
-        before = load(language)
-        catalog = update(template, language) if not args.check else before
         path = po_file(language)
+        catalog = load(language) if args.check else update(template, language)
+        if catalog is None:
+            failed = True
+            print(f"\n{language}: no catalog yet ({path.relative_to(ROOT)}): run without --check")
+            continue
         if not args.check:
             if save(catalog, path):
                 print(f"wrote {path.relative_to(ROOT)}")
-            gone = [describe(m) for m in catalog.obsolete.values()]
-            if gone:
-                print(f"{language}: {len(gone)} obsolete (kept as #~ comments at the end of the file)")
-        fuzzy = [describe(m) for m in catalog if m.id and m.fuzzy] if catalog is not None else []
+            if catalog.obsolete:
+                print(f"{language}: {len(catalog.obsolete)} obsolete messages (kept as #~ at the end of the file)")
+        fuzzy = [describe(m) for m in catalog if m.id and m.fuzzy]
         missing = untranslated(template, catalog)
-        problems = placeholder_problems(catalog) if catalog is not None else []
+        problems = placeholder_problems(catalog) + markup_problems(catalog)
+        if language == "fr":
+            problems += [f"{item}: plain space (see fix_typography)" for item in typography_problems(catalog)]
         for title, items in (
-            ("fuzzy (check, then remove the `#, fuzzy` line)", fuzzy),
+            ("fuzzy: check the translation, then delete the `#, fuzzy` line", fuzzy),
             ("untranslated", [m for m in missing if m not in fuzzy]),
-            ("placeholder problems", problems),
+            ("placeholder, markup or typography problems", problems),
         ):
             if items:
                 failed = True
                 print(f"\n{language}: {len(items)} {title}:")
                 for item in items:
                     print(f"  - {item}")
-        if not (missing or problems):
+        if missing or problems:
+            print(f"\nTranslate in {path.relative_to(ROOT)} (see docs/translating.md), then run this again.")
+        else:
             print(f"{language}: all {count} messages translated")
     return 1 if failed and args.check else 0
 

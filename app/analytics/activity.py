@@ -94,12 +94,13 @@ def series(scope: Scope) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for day in days(scope.start, scope.end_day):
         key = day.isoformat()
-        rows.append({
-            "date": key,
-            "active": active_by_day.get(key, 0),
-            "engaged": engaged_by_day.get(key, 0),
-            "posts": posts_by_day.get(key, 0),
-            "new_members": new_by_day.get(key, 0),
-        })
+        rows.append(
+            {
+                "date": key,
+                "active": active_by_day.get(key, 0),
+                "engaged": engaged_by_day.get(key, 0),
+                "posts": posts_by_day.get(key, 0),
+                "new_members": new_by_day.get(key, 0),
+            }
+        )
     return rows
-

@@ -58,9 +58,7 @@ def _candidates(scope: Scope) -> tuple[Any, Any, Any, Any]:
     joined = active.join(posts, posts.c.user_id == active.c.user_id).join(
         reactions, reactions.c.user_id == active.c.user_id
     )
-    condition = sa.and_(
-        active.c.user_id.in_(member_ids(scope)), active.c.user_id.not_in(ambassador_ids(scope))
-    )
+    condition = sa.and_(active.c.user_id.in_(member_ids(scope)), active.c.user_id.not_in(ambassador_ids(scope)))
     return joined, condition, active, (posts, reactions)
 
 

@@ -25,10 +25,8 @@ def _number(value: float) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th scope=\"col\">{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return (
         f'<details class="chart-data"><summary>{escape(_("Show the numbers"))}</summary>'
         f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>'
@@ -67,8 +65,13 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, label: str, c
             f"{escape(points[-1][0])}</text>"
         )
     total = sum(value for _d, value in points)
-    summary = _("%(title)s: %(n)s days, highest %(peak)s, total %(total)s.",
-                title=title, n=len(points), peak=_number(peak if points else 0), total=_number(total))
+    summary = _(
+        "%(title)s: %(n)s days, highest %(peak)s, total %(total)s.",
+        title=title,
+        n=len(points),
+        peak=_number(peak if points else 0),
+        total=_number(total),
+    )
     svg = (
         f'<svg class="chart line-chart {escape(css)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(summary)}" preserveAspectRatio="none">'
@@ -76,9 +79,7 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, label: str, c
         f'<polyline class="line" fill="none" points="{coords}"/>{dots}</svg>'
     )
     table = _table([_("Date"), label], [(d, _number(v)) for d, v in points])
-    return Markup(
-        f'<figure class="chart-figure"><figcaption>{escape(title)}</figcaption>{svg}{table}</figure>'
-    )
+    return Markup(f'<figure class="chart-figure"><figcaption>{escape(title)}</figcaption>{svg}{table}</figure>')
 
 
 def stacked_bar(parts: Sequence[tuple[str, int, str]], *, title: str) -> Markup:
@@ -107,7 +108,7 @@ def stacked_bar(parts: Sequence[tuple[str, int, str]], *, title: str) -> Markup:
     svg = (
         f'<svg class="chart stacked-bar" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-label="{escape(title)}: {description}" preserveAspectRatio="none">'
-        f'<title>{escape(title)}: {description}</title>{"".join(bars)}</svg>'
+        f"<title>{escape(title)}: {description}</title>{''.join(bars)}</svg>"
     )
     table = _table([_("Group"), _("Members"), _("Share")], rows)
     return Markup(

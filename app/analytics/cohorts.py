@@ -30,9 +30,7 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
         .where(members.c.joined_at >= midnight(months[0]), members.c.joined_at < scope.end_ts)
         .subquery("cohort")
     )
-    sizes: dict[str, int] = dict(
-        scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month))
-    )
+    sizes: dict[str, int] = dict(scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month)))
     # Activity after end_ts never counts: the window stops at the end of P.
     pairs = activity(scope, add_months(months[0], 1), scope.end_day)
     active_months = (
@@ -53,10 +51,12 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
     for index, month in enumerate(months):
         key = month.strftime("%Y-%m")
         size = sizes.get(key, 0)
-        later = [m.strftime("%Y-%m") for m in months[index + 1:]]
-        rows.append({
-            "month": key,
-            "size": size,
-            "retained": [ratio(returned.get((key, other), 0), size) for other in later],
-        })
+        later = [m.strftime("%Y-%m") for m in months[index + 1 :]]
+        rows.append(
+            {
+                "month": key,
+                "size": size,
+                "retained": [ratio(returned.get((key, other), 0), size) for other in later],
+            }
+        )
     return rows

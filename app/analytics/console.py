@@ -5,7 +5,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from app.analytics.page import GROUPS, explanations, format_value
+from app.analytics.texts import GROUPS, explanations, format_value
 from app.i18n import _
 
 
@@ -19,8 +19,12 @@ def print_report(data: dict[str, Any], console: Console) -> None:
     for key in ("engagement_rate", "recommendation_rate", "nps", "ambassadors", "new_ambassadors", "retention_rate"):
         headline.add_row(texts[key][0], format_value(key, data[key]))
     console.print(headline)
-    titles = {"growth": _("Growth and habit"), "conversation": _("Depth of conversation"),
-              "participation": _("Participation"), "recognition": _("Recognition")}
+    titles = {
+        "growth": _("Growth and habit"),
+        "conversation": _("Depth of conversation"),
+        "participation": _("Participation"),
+        "recognition": _("Recognition"),
+    }
     for name, keys in GROUPS:
         table = Table(title=titles[name], show_header=False)
         table.add_column(_("Figure"))
@@ -29,12 +33,12 @@ def print_report(data: dict[str, Any], console: Console) -> None:
             table.add_row(texts[key][0], format_value(key, data[key]))
         console.print(table)
     cohorts = Table(title=_("Cohort retention"))
-    cohorts.add_column(_("Joined"))
+    cohorts.add_column(_("Joined"), no_wrap=True)
     cohorts.add_column(_("Members"), justify="right")
     for k in range(1, len(data["cohorts"])):
         cohorts.add_column(f"+{k}", justify="right")
     for row in data["cohorts"]:
-        cells = [format_value("retention_rate", share) for share in row["retained"]]
+        cells = ["—" if share is None else f"{share * 100:.0f}%" for share in row["retained"]]
         cohorts.add_row(row["month"], str(row["size"]), *cells)
     console.print(cohorts)
     series = Table(title=_("Day by day"))

@@ -20,11 +20,7 @@ from app.analytics.scope import (
 
 def volumes(scope: Scope) -> dict[str, Any]:
     """threads, posts, replies, reactions created in P, and the members' share of the posts."""
-    posts = (
-        visible_posts(scope, scope.start_ts, scope.end_ts)
-        .add_columns(POST.c.author_id, POST.c.opening)
-        .subquery()
-    )
+    posts = visible_posts(scope, scope.start_ts, scope.end_ts).add_columns(POST.c.author_id, POST.c.opening).subquery()
     post_count, reply_count, member_posts = scope.one(
         sa.select(
             sa.func.count(),
@@ -32,9 +28,7 @@ def volumes(scope: Scope) -> dict[str, Any]:
             sa.func.count(sa.case((posts.c.author_id.in_(member_ids(scope)), 1))),
         ).select_from(posts)
     )
-    reactions = scope.scalar(
-        visible_reactions(scope, scope.start_ts, scope.end_ts).add_columns(sa.func.count())
-    )
+    reactions = scope.scalar(visible_reactions(scope, scope.start_ts, scope.end_ts).add_columns(sa.func.count()))
     threads = scope.scalar(sa.select(sa.func.count()).select_from(threads_of_period(scope)))
     return {
         "threads": threads,
@@ -72,9 +66,7 @@ def depth(scope: Scope) -> dict[str, Any]:
     thread_count = scope.scalar(sa.select(sa.func.count()).select_from(threads))
     post, joined, visible = _posts_of(scope, threads)
 
-    reply_count = scope.scalar(
-        sa.select(sa.func.count()).select_from(joined).where(visible, post.c.opening.is_(False))
-    )
+    reply_count = scope.scalar(sa.select(sa.func.count()).select_from(joined).where(visible, post.c.opening.is_(False)))
     # Distinct authors per thread, the opening author always among them.
     authors = sa.union(
         sa.select(post.c.thread_id.label("thread_id"), post.c.author_id.label("author_id"))

@@ -24,9 +24,7 @@ def participation(scope: Scope, *, active_members: int) -> dict[str, Any]:
     ranked = sa.select(
         counts.c.c,
         sa.func.row_number().over(order_by=(counts.c.c.desc(), counts.c.author_id)).label("rn"),
-        sa.func.sum(counts.c.c)
-        .over(order_by=(counts.c.c.desc(), counts.c.author_id), rows=(None, 0))
-        .label("running"),
+        sa.func.sum(counts.c.c).over(order_by=(counts.c.c.desc(), counts.c.author_id), rows=(None, 0)).label("running"),
         sa.func.count().over().label("n"),
         sa.func.sum(counts.c.c).over().label("total"),
     ).subquery("ranked")

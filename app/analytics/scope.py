@@ -88,9 +88,7 @@ def make_scope(session: Session, *, start: date, end: date, circle_id: int | Non
 
 def staff_ids() -> Select[Any]:
     """Admins and current hosts, as the database stands now (one set for every period)."""
-    hosts = sa.select(MEMBERSHIP.c.user_id).where(
-        MEMBERSHIP.c.role == "host", MEMBERSHIP.c.state == "active"
-    )
+    hosts = sa.select(MEMBERSHIP.c.user_id).where(MEMBERSHIP.c.role == "host", MEMBERSHIP.c.state == "active")
     return sa.select(USER.c.id).where(sa.or_(USER.c.is_admin.is_(True), USER.c.id.in_(hosts)))
 
 
@@ -214,8 +212,4 @@ def activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) ->
 def member_activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) -> Any:
     """`activity` restricted to the members of M."""
     pairs = activity(scope, lo, hi, engaged_only=engaged_only)
-    return (
-        sa.select(pairs.c.user_id, pairs.c.day)
-        .where(pairs.c.user_id.in_(member_ids(scope)))
-        .subquery()
-    )
+    return sa.select(pairs.c.user_id, pairs.c.day).where(pairs.c.user_id.in_(member_ids(scope))).subquery()

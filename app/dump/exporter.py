@@ -34,6 +34,9 @@ CHUNK = 5_000
 
 def export(session: Session, out_stream: IO[str], progress: Progress | None = None) -> dict[str, int]:
     """Writes every record of the database to `out_stream`; returns the number per type."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        # One snapshot for every query: a dump taken while the forum runs is consistent.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     counts = dict.fromkeys(TYPES, 0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     write = out_stream.write

@@ -4,8 +4,8 @@ from app.models.accounts import ApiToken, PasswordReset, RateEvent, SiteSetting,
 from app.models.activity import Notification, Visit
 from app.models.base import utcnow
 from app.models.circles import Circle, Invite, Membership
-from app.models.moderation import Flag
 from app.models.conversations import Post, PostRevision, Reaction, ReadState, Thread
+from app.models.moderation import Flag
 from app.models.recognition import AmbassadorGrant, Badge, BadgeAward, ModerationAction, Pulse
 
 __all__ = [

@@ -155,7 +155,11 @@ def forgot(request: Request, session: SessionDep, background: BackgroundTasks, l
     # The mail goes out after the answer, so the answer takes the same time either way.
     if login.strip():
         background.add_task(_send_reset_in_background, login, request.state.language)
-    return render(request, "auth/forgot.html", {"sent": True}, session=session)
+    response = render(request, "auth/forgot.html", {"sent": True}, session=session)
+    # The task runs before this request's session is closed; on SQLite a POST's transaction
+    # holds the write lock, so end it now or the task waits for it and the mail is lost.
+    session.close()
+    return response
 
 
 @router.get("/reset/{token}")

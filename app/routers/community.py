@@ -3,8 +3,8 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from markupsafe import escape
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
 
 from app import permissions
 from app.deps import CurrentUser, OptionalUser, SessionDep

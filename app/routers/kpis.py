@@ -13,18 +13,30 @@ router = APIRouter(tags=["kpis"])
 
 
 @router.get("/admin/kpis")
-def kpis_page(request: Request, session: SessionDep, user: CurrentUser, start: str = "", end: str = "",
-              days: str = "", circle: str = "") -> Response:
+def kpis_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    start: str = "",
+    end: str = "",
+    days: str = "",
+    circle: str = "",
+) -> Response:
     scope = kpi_page.resolve_scope(session, viewer=user, slug=circle, default_to_hosted=True)
-    context: dict[str, object] = {"admin_tab": "kpis", "presets": kpi_page.PRESETS,
-                                  "circles": kpi_page.kpi_circles(session, viewer=user),
-                                  "scope": scope, "values": {"start": start, "end": end}}
+    context: dict[str, object] = {
+        "admin_tab": "kpis",
+        "presets": kpi_page.PRESETS,
+        "circles": kpi_page.kpi_circles(session, viewer=user),
+        "scope": scope,
+        "values": {"start": start, "end": end},
+    }
     try:
         context["kpi"] = kpi_page.build_page(session, viewer=user, start=start, end=end, days=days, circle=scope)
     except Invalid as error:
         context.update(error=error.message, errors=error.fields)
-        return render(request, "kpis/page.html", context, session=session, fragment="kpis/_results.html",
-                      status_code=422)
+        return render(
+            request, "kpis/page.html", context, session=session, fragment="kpis/_results.html", status_code=422
+        )
     return render(request, "kpis/page.html", context, session=session, fragment="kpis/_results.html")
 
 
@@ -40,15 +52,20 @@ def _filename(data: dict[str, object], extension: str) -> str:
 
 
 @router.get("/admin/kpis.csv")
-def kpis_csv(session: SessionDep, user: CurrentUser, start: str = "", end: str = "", days: str = "",
-             circle: str = "") -> Response:
+def kpis_csv(
+    session: SessionDep, user: CurrentUser, start: str = "", end: str = "", days: str = "", circle: str = ""
+) -> Response:
     data = _report(session, user, start, end, days, circle)
-    return Response(kpi_page.csv_text(data), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": _filename(data, "csv")})
+    return Response(
+        kpi_page.csv_text(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": _filename(data, "csv")},
+    )
 
 
 @router.get("/admin/kpis.json")
-def kpis_json(session: SessionDep, user: CurrentUser, start: str = "", end: str = "", days: str = "",
-              circle: str = "") -> Response:
+def kpis_json(
+    session: SessionDep, user: CurrentUser, start: str = "", end: str = "", days: str = "", circle: str = ""
+) -> Response:
     data = _report(session, user, start, end, days, circle)
     return JSONResponse(data, headers={"Content-Disposition": _filename(data, "json")})

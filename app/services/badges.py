@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, exists, func, select
+from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -77,9 +77,10 @@ def _conversation_starter(session: Session) -> Any:
 def _recruiter(threshold: int) -> Callable[[Session], Any]:
     def query(session: Session) -> Any:
         invitee = aliased(User)
+        # Hidden, held or deleted posts do not count: the invitee must really have taken part.
         has_posted = (
             exists()
-            .where(col(Post.author_id) == invitee.id, col(Post.deleted_at).is_(None))
+            .where(col(Post.author_id) == invitee.id, col(Thread.id) == Post.thread_id, _visible_posts())
         )
         return (
             select(invitee.invited_by_id)
@@ -117,16 +118,20 @@ def _welcomer(session: Session) -> Any:
 
 def _regular(session: Session) -> Any:
     """Active in at least 4 distinct weeks of the last 8 (visits and posts)."""
-    since = (utcnow() - timedelta(weeks=8)).date()
+    # The 8 weeks are today and the 55 days before; "today" is the UTC date, not the server's.
+    today = utcnow().date()
+    since = today - timedelta(weeks=8)
     day = utc_date(Post.created_at, session)
-    days = select(Visit.user_id.label("user_id"), Visit.day.label("day")).where(Visit.day >= since).union(  # type: ignore[attr-defined]
-        select(Post.author_id.label("user_id"), day.label("day")).where(day >= since)  # type: ignore[attr-defined]
+    days = select(Visit.user_id.label("user_id"), Visit.day.label("day")).where(Visit.day > since).union(  # type: ignore[attr-defined]
+        select(Post.author_id.label("user_id"), day.label("day"))  # type: ignore[attr-defined]
+        .join(Thread, col(Thread.id) == Post.thread_id)
+        .where(day > since, _visible_posts())
     ).subquery()
     # Weeks counted back from today: 0..7.
     if session.get_bind().dialect.name == "postgresql":
-        week = func.floor((func.current_date() - days.c.day) / 7)
+        week = func.floor((literal(today, Date) - days.c.day) / 7)
     else:
-        week = cast((func.julianday(func.date("now")) - func.julianday(days.c.day)) / 7, Integer)
+        week = cast((func.julianday(today.isoformat()) - func.julianday(days.c.day)) / 7, Integer)
     return select(days.c.user_id).group_by(days.c.user_id).having(func.count(func.distinct(week)) >= 4)
 
 
@@ -323,6 +328,9 @@ def _host_circle_of(session: Session, *, by: User, user_id: int, circle: Circle 
     if by.is_admin and circle is None:
         return None
     if circle is None:
+        # Only staff are told to pick a circle; anyone else may not recognise anybody.
+        if session.exec(permissions.moderated_circle_ids(by)).first() is None:  # type: ignore[call-overload]
+            raise Forbidden(_("You can only recognise members of the circles you host."))
         raise Invalid(_("Choose the circle in which you recognise this member."))
     access = permissions.require_moderate(permissions.circle_access(session, by, circle))
     member = session.exec(

@@ -128,11 +128,16 @@ def directory(session: Session, *, viewer: User | None, include_archived: bool =
         return [DirectoryEntry(circle=c, state=None, role=None) for c in session.exec(statement).all()]
     # select(Circle, Membership), not select(Circle).add_columns(...): SQLModel would still
     # treat the latter as a scalar select and hand back Circle objects only.
-    joined = select(Circle, Membership).join(
-        Membership,
-        (col(Membership.circle_id) == Circle.id) & (col(Membership.user_id) == viewer.id),
-        isouter=True,
-    ).where(condition).order_by(*order)
+    joined = (
+        select(Circle, Membership)
+        .join(
+            Membership,
+            (col(Membership.circle_id) == Circle.id) & (col(Membership.user_id) == viewer.id),
+            isouter=True,
+        )
+        .where(condition)
+        .order_by(*order)
+    )
     return [
         DirectoryEntry(circle=circle, state=m.state if m else None, role=m.role if m else None)
         for circle, m in session.exec(joined).all()

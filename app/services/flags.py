@@ -8,7 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app import permissions
-from app.errors import Forbidden, Invalid, RateLimited
+from app.config import get_settings
+from app.errors import Forbidden, Invalid
 from app.i18n import _, lazy
 from app.models import Circle, Flag, Membership, Post, Thread, User
 from app.models.moderation import FLAG_REASONS
@@ -22,7 +23,6 @@ REASON_LABELS = {
     "spam": lazy("Spam"),
     "other": lazy("Other"),
 }
-FLAGS_PER_DAY = 20
 
 
 def threshold(session: Session) -> int:
@@ -44,17 +44,15 @@ def flag_post(session: Session, *, post: Post, thread: Thread, access: CircleAcc
         raise Invalid(_("Tell the hosts what is wrong."), text=_("Required for “other”."))
     if len(text) > 1000:
         raise Invalid(_("At most 1,000 characters."), text=_("At most 1,000 characters."))
-    key = f"flag:{user.id}"
-    if ratelimit.count_recent(session, key, within=timedelta(days=1)) >= FLAGS_PER_DAY:
-        raise RateLimited(_("You have flagged many posts today. The hosts will look at them; try again tomorrow."))
     existing = session.exec(
         select(Flag).where(Flag.post_id == post.id, Flag.user_id == user.id)
     ).scalars().first()  # type: ignore[call-overload]
     if existing is not None:
         raise Invalid(_("You already flagged this post."))
     flag = Flag(post_id=post.id, user_id=user.id, reason=reason, text=text)  # type: ignore[arg-type]
+    ratelimit.hit(session, f"flag:{user.id}", limit=get_settings().flags_per_day, within=timedelta(days=1),
+                  message=_("You have flagged many posts today. The hosts will look at them; try again tomorrow."))
     session.add(flag)
-    ratelimit.record(session, key)
     try:
         session.flush()
     except IntegrityError:

@@ -6,11 +6,12 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app import permissions
+from app.config import get_settings
 from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import _
 from app.models import Circle, Invite, Membership, User, utcnow
 from app.security import new_token
-from app.services import accounts, memberships
+from app.services import accounts, memberships, ratelimit
 from app.services.notifications import notify
 
 MAX_USES_LIMIT = 10_000
@@ -68,6 +69,8 @@ def create_invite(
         errors["note"] = _("At most 1,000 characters.")
     if errors:
         raise Invalid(_("Please correct the highlighted fields."), **errors)
+    ratelimit.hit(session, f"invite:{by.id}", limit=get_settings().invites_per_day, within=timedelta(days=1),
+                  message=_("You created many invite links today. Try again tomorrow."))
     invite = Invite(
         code=new_token()[:32],
         circle_id=circle.id if circle else None,

@@ -10,7 +10,7 @@ from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import _
 from app.models import Circle, Flag, Post, Thread, User, UserSession, utcnow
 from app.permissions import CircleAccess
-from app.services import audit
+from app.services import audit, badges
 from app.services.notifications import notify
 
 MAX_SUSPENSION_DAYS = 3650
@@ -85,6 +85,9 @@ def restore_post(session: Session, *, post: Post, thread: Thread, access: Circle
     audit.record(session, actor=by, action="post_approved" if was_held else "post_restored",
                  target_user_id=post.author_id, circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id,
                  reason=_reason(reason))
+    session.flush()
+    # A held post is approved only now: its badge rules could not fire when it was written.
+    badges.on_post(session, post=post, thread=thread)
     session.commit()
     return post
 

@@ -5,20 +5,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app.config import get_settings
 from app.errors import Forbidden, RateLimited
 from app.i18n import _
 from app.models import Post, Thread, User, utcnow
 from app.permissions import CircleAccess
 from app.services import ratelimit
-
-REPLIES_PER_10_MINUTES = 20
-THREADS_PER_HOUR = 5
-
-
-def _limit(session: Session, key: str, *, limit: int, within: timedelta, message: str) -> None:
-    if ratelimit.count_recent(session, key, within=within) >= limit:
-        raise RateLimited(message, retry_after=int(within.total_seconds()))
-    ratelimit.record(session, key)
 
 
 def check_new_thread(session: Session, *, access: CircleAccess, author: User) -> bool:
@@ -27,7 +19,7 @@ def check_new_thread(session: Session, *, access: CircleAccess, author: User) ->
         return False
     if access.circle.read_only:
         raise Forbidden(_("This circle is read-only: hosts have closed it to new threads."))
-    _limit(session, f"thread:{author.id}", limit=THREADS_PER_HOUR, within=timedelta(hours=1),
+    ratelimit.hit(session, f"thread:{author.id}", limit=get_settings().threads_per_hour, within=timedelta(hours=1),
            message=_("You started many threads in the last hour. Please wait a little."))
     return _must_hold(session, access=access, author=author)
 
@@ -50,7 +42,7 @@ def check_reply(session: Session, *, access: CircleAccess, author: User) -> bool
             if wait > 0:
                 raise RateLimited(_("Slow mode is on in this circle: you can post again in %(n)s seconds.", n=wait),
                                   retry_after=wait)
-    _limit(session, f"reply:{author.id}", limit=REPLIES_PER_10_MINUTES, within=timedelta(minutes=10),
+    ratelimit.hit(session, f"reply:{author.id}", limit=get_settings().replies_per_10_minutes, within=timedelta(minutes=10),
            message=_("You posted many replies in a few minutes. Please wait a little."))
     return _must_hold(session, access=access, author=author)
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, func, select
 
+from app.errors import RateLimited
 from app.models import RateEvent, utcnow
 
 
@@ -25,3 +26,12 @@ def clear(session: Session, key: str) -> None:
 def prune(session: Session, *, older_than: timedelta) -> None:
     cutoff = utcnow() - older_than
     session.exec(delete(RateEvent).where(RateEvent.created_at < cutoff))  # type: ignore[arg-type]
+
+
+def hit(session: Session, key: str, *, limit: int, within: timedelta, message: str) -> None:
+    """Counts one more event for `key`, or refuses with `message` when `limit` is reached (0: no limit)."""
+    if limit <= 0:
+        return
+    if count_recent(session, key, within=within) >= limit:
+        raise RateLimited(message, retry_after=int(within.total_seconds()))
+    record(session, key)

@@ -43,7 +43,8 @@ def _highlight(raw: str) -> Markup:
 def search(
     session: Session, *, viewer: User, q: str, circle: Circle | None = None, page: int = 1
 ) -> list[Hit]:
-    q = q.strip()[:200]
+    # PostgreSQL refuses NUL in text parameters: it would be a 500, not "no result".
+    q = q.replace("\x00", " ").strip()[:200]
     if not q:
         return []
     dialect = session.get_bind().dialect.name

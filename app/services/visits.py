@@ -13,9 +13,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from app.db import open_session
-from app.services import badges
 from app.models import UserSession, Visit
 from app.models.base import utctoday
+from app.services import badges
 
 _recorded: OrderedDict[tuple[int, str, int], None] = OrderedDict()
 _CACHE_SIZE = 50_000

@@ -96,3 +96,21 @@ def test_api_docs_page_answers(client, db):
     response = client.get("/docs")
     assert response.status_code == 200
     assert "/openapi.json" in response.text
+
+
+def test_api_docs_page_may_load_the_scripts_it_uses(client, db):
+    import re
+
+    response = client.get("/docs")
+    policy = dict(
+        (part.split()[0], part.split()[1:]) for part in response.headers["content-security-policy"].split(";")
+    )
+    for source in re.findall(r'<script src="(https://[^/"]+)/', response.text):
+        assert source in policy["script-src"]
+    assert "'unsafe-inline'" in policy["script-src"]  # Swagger UI starts from an inline script
+
+
+def test_pages_other_than_the_api_docs_keep_the_strict_policy(client, db):
+    policy = client.get("/login").headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy

@@ -10,6 +10,7 @@
 Without Chromium the tests are skipped, or fail when the `CI` variable is set.
 """
 
+import contextlib
 import os
 import re
 import socket
@@ -76,10 +77,9 @@ class PageProblems:
         """Lets events already sent by the browser reach the listeners."""
         for page in self.pages:
             if not page.is_closed():
-                try:
+                # A page that navigated away or crashed has nothing more to say.
+                with contextlib.suppress(Exception):
                     page.evaluate("0")
-                except Exception:  # a page that navigated away or crashed has nothing more to say
-                    pass
 
 
 @pytest.hookimpl(wrapper=True)
@@ -89,9 +89,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if problems is not None:
         problems.flush()
         if problems.items:
-            raise AssertionError(
-                "the browser reported errors during the journey:\n  " + "\n  ".join(problems.items)
-            )
+            raise AssertionError("the browser reported errors during the journey:\n  " + "\n  ".join(problems.items))
     return result
 
 
@@ -108,12 +106,17 @@ def live_server(app: Any) -> Iterator[str]:
     sock = _free_port()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-        lifespan="off", ws="none", timeout_graceful_shutdown=2,
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"uvicorn-{port}")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -153,8 +156,7 @@ def new_page(request: pytest.FixtureRequest, browser: Any, live_server: str) -> 
     contexts: list[Any] = []
 
     def factory(**options: Any) -> Any:
-        context = browser.new_context(base_url=live_server, viewport=options.pop("viewport", VIEWPORT),
-                                      **options)
+        context = browser.new_context(base_url=live_server, viewport=options.pop("viewport", VIEWPORT), **options)
         context.set_default_timeout(TIMEOUT_MS)
         context.add_init_script(REPORT_CSP)
         contexts.append(context)

@@ -122,8 +122,9 @@ def test_member_joins_open_circle_posts_replies_and_reacts(page: Any, db: Any) -
 
 
 def test_closed_circle_request_approved_by_a_host(new_page: Any, db: Any) -> None:
-    circle = make_circle(db, "home-roasters", visibility="closed", name="Home Roasters",
-                         description="For members who roast at home.")
+    circle = make_circle(
+        db, "home-roasters", visibility="closed", name="Home Roasters", description="For members who roast at home."
+    )
     host = make_user(db, "hana", display_name="Hana Host")
     add_member(db, circle, host, host=True)
     make_thread(db, circle, host, title="First crack timing", body="4:30 on a popcorn machine.")

@@ -15,8 +15,10 @@ from tests.factories import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(os.environ.get("CERCLE_SCREENSHOTS") != "1",
-                       reason="screenshots are taken only with CERCLE_SCREENSHOTS=1 (make screenshots)"),
+    pytest.mark.skipif(
+        os.environ.get("CERCLE_SCREENSHOTS") != "1",
+        reason="screenshots are taken only with CERCLE_SCREENSHOTS=1 (make screenshots)",
+    ),
 ]
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -30,9 +32,14 @@ def shoot(page: Any, path: str, name: str) -> None:
     page.screenshot(path=str(OUT / name), full_page=True, animations="disabled")
 
 
-def test_screenshot_pages(new_page: Any, db: Any, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True)
+def _once_on_sqlite(database_url: str) -> None:
+    """Set up before the server and the browser, so the PostgreSQL run skips at once."""
     if not database_url.startswith("sqlite"):
         pytest.skip("screenshots are taken once, on SQLite")
+
+
+def test_screenshot_pages(new_page: Any, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from app import web
     from app.demo import seed_demo
     from app.models import Circle, Membership, Thread, User
@@ -43,7 +50,8 @@ def test_screenshot_pages(new_page: Any, db: Any, database_url: str, monkeypatch
 
     # A plain member (not admin, not a host) who belongs to the most circles.
     member = db.exec(
-        select(User).join(Membership, col(Membership.user_id) == User.id)
+        select(User)
+        .join(Membership, col(Membership.user_id) == User.id)
         .where(col(User.is_admin).is_(False), Membership.state == "active")
         .group_by(col(User.id))
         .having(func.min(Membership.role) == "member")
@@ -51,7 +59,8 @@ def test_screenshot_pages(new_page: Any, db: Any, database_url: str, monkeypatch
     ).first()
     assert member is not None
     circle = db.exec(
-        select(Circle).join(Membership, col(Membership.circle_id) == Circle.id)
+        select(Circle)
+        .join(Membership, col(Membership.circle_id) == Circle.id)
         .where(Membership.user_id == member.id, Membership.state == "active", Circle.visibility != "secret")
         .order_by(col(Circle.member_count).desc())
     ).first()

@@ -183,19 +183,22 @@ class World:
     admin: User
     host: User
     outsider: User
+    open_host: User  # hosts the open circle only: an outsider of the others with a host's powers
     badge_slug: str  # a manual badge (awarded in every circle)
     circles: dict[str, CircleWorld] = field(default_factory=dict)
 
 
-def build_world(db: Session) -> World:
+def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> World:
+    """Users, a manual badge, and the circles of `visibilities` (the open one always) filled in."""
     salt = secrets.token_hex(4)
     admin = make_user(db, "root_admin", admin=True)
     host = make_user(db, "host_user")
     outsider = make_user(db, "outsider")
     badge = badges.create_badge(db, by=admin, name="Matrix Badge", description="For the route matrix.",
                                 tier="bronze", icon=ICONS[0])
-    world = World(admin=admin, host=host, outsider=outsider, badge_slug=badge.slug)
-    for visibility in VISIBILITIES:
+    open_host = make_user(db, "open_host")
+    world = World(admin=admin, host=host, outsider=outsider, open_host=open_host, badge_slug=badge.slug)
+    for visibility in dict.fromkeys(("open", *visibilities)):
         card = f"kcard{visibility}{salt}"
         content = f"qcontent{visibility}{salt}"
         circle = make_circle(db, f"{visibility}-{salt}", visibility=visibility, by=admin,
@@ -246,6 +249,7 @@ def build_world(db: Session) -> World:
             member_reset_token=reset_token,
             award_id=award.id,  # type: ignore[arg-type]
         )
+    add_member(db, world.circles["open"].circle, open_host, host=True)
     # SQLite writers lock up front (BEGIN IMMEDIATE): leave no transaction open for the app.
     db.commit()
     return world
@@ -389,7 +393,9 @@ def send(client: TestClient, caller: Caller, request: Request) -> Answer:
         kwargs["json"] = request.json
     elif request.form is not None:
         kwargs["data"] = request.form
+    import time as _t; _s = _t.time()
     response = client.request(method, request.url, headers=headers, follow_redirects=False, **kwargs)
+    if _t.time() - _s > 0.3: print("SLOW", round(_t.time() - _s, 2), request)
     if method not in SAFE_METHODS:
         caller.keep_signed_in()
     return Answer(

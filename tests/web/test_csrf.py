@@ -92,9 +92,7 @@ def test_cross_site_fetch_metadata_is_refused(client, db):
 def test_csrf_token_in_the_x_csrf_token_header_is_accepted(client, db):
     make_user(db, "alice")
     token = csrf_from(client)
-    response = client.post(
-        "/login", data=login_data(client), headers={"X-CSRF-Token": token}, follow_redirects=False
-    )
+    response = client.post("/login", data=login_data(client), headers={"X-CSRF-Token": token}, follow_redirects=False)
     assert response.status_code == 303
 
 
@@ -151,9 +149,7 @@ def test_bearer_token_does_not_lift_csrf_when_a_session_cookie_rides_along(clien
     user = make_user(db, "alice")
     token = accounts.create_api_token(db, user=user, name="script")
     login(client, "alice")
-    response = client.post(
-        "/api/v1/me/tokens", json={"name": "sneaky"}, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = client.post("/api/v1/me/tokens", json={"name": "sneaky"}, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
 
 

@@ -76,8 +76,9 @@ def reset_path(message: EmailMessage) -> str:
 
 
 def choose_password(client, path: str, password: str = NEW_PASSWORD):
-    return client.post(path, data={"password": password, "csrf_token": csrf_from(client, "/forgot")},
-                       follow_redirects=False)
+    return client.post(
+        path, data={"password": password, "csrf_token": csrf_from(client, "/forgot")}, follow_redirects=False
+    )
 
 
 def can_sign_in(client, username: str, password: str) -> bool:

@@ -65,9 +65,7 @@ def test_password_change_signs_out_other_sessions_but_not_this_one(make_client, 
     make_user(db, "alice")
     here = login(browser(make_client, "Here"), "alice")
     elsewhere = login(browser(make_client, "Elsewhere"), "alice")
-    response = settings_post(
-        here, "/settings/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
-    )
+    response = settings_post(here, "/settings/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 303
     assert is_signed_in(here)
     assert not is_signed_in(elsewhere)
@@ -215,7 +213,6 @@ def test_suspended_user_cannot_use_an_api_token(client, make_client, db):
     db.commit()
     response = make_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-
 
 
 def test_first_post_of_an_idle_session_is_not_held_up_by_its_bookkeeping(client, db):

@@ -55,7 +55,8 @@ def get_circle(session: SessionDep, user: OptionalUser, slug: str) -> CircleOut:
 
 @router.patch("/circles/{slug}", response_model=CircleOut)
 def update_circle(session: SessionDep, user: CurrentUser, slug: str, body: CircleUpdate) -> CircleOut:
-    access = _access(session, slug, user)
+    # Even an empty PATCH answers a non-member as for a missing circle (it returns the circle).
+    access = permissions.require_moderate(_access(session, slug, user))
     circle = access.circle
     if body.archived is not None:
         circles.set_archived(session, circle=circle, by=user, archived=body.archived)
@@ -145,8 +146,9 @@ def remove_member(session: SessionDep, user: CurrentUser, slug: str, username: s
 
 @router.put("/circles/{slug}/hosts/{username}", response_model=MembershipOut)
 def add_host(session: SessionDep, user: CurrentUser, slug: str, username: str) -> MembershipOut:
-    access = _access(session, slug, user)
+    # Admins only, checked first: anyone else gets the same 403 whether the circle exists or not.
     permissions.require_admin(user)
+    access = _access(session, slug, user)
     from app.services import profiles
 
     member = profiles.get_user(session, username)

@@ -69,8 +69,9 @@ class KpisOut(BaseModel):
 
 
 @router.get("/kpis", response_model=KpisOut)
-def get_kpis(session: SessionDep, user: CurrentUser, start: str | None = None, end: str | None = None,
-             circle: str | None = None) -> KpisOut:
+def get_kpis(
+    session: SessionDep, user: CurrentUser, start: str | None = None, end: str | None = None, circle: str | None = None
+) -> KpisOut:
     """Admins: any circle or the whole site; hosts: the circles they host. Dates are UTC, inclusive."""
     scope = kpi_page.resolve_scope(session, viewer=user, slug=circle)
     start_day, end_day = period_from(start, end)
