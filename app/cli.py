@@ -216,6 +216,28 @@ def export_(file: str = typer.Argument(..., help="Dump to write: .jsonl, .jsonl.
     console.print(f"[green]Exported[/green] {summary} in {time.perf_counter() - started:.1f} s.")
 
 
+@app.command()
+def backup(directory: Path = typer.Argument(..., help="Folder to write the backup into.")) -> None:
+    """Back up the database (SQLite: online copy; PostgreSQL: a dump)."""
+    from app.backup import backup as make_backup
+
+    target = make_backup(directory)
+    console.print(f"[green]Backup written:[/green] {target}")
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="A backup made by `cercle backup` (.db or .jsonl.gz).")) -> None:
+    """Restore a backup into the configured, empty database."""
+    from app.backup import restore as do_restore
+    from app.dump import DumpError
+
+    try:
+        console.print(f"[green]Restored:[/green] {do_restore(file)}")
+    except (DumpError, ValueError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
 def _nothing():  # type: ignore[no-untyped-def]
     from contextlib import nullcontext
 

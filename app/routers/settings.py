@@ -10,7 +10,7 @@ from app.deps import AuthDep, CurrentUser, SessionDep
 from app.errors import Invalid
 from app.i18n import _
 from app.routers.forms import set_language_cookie
-from app.services import accounts
+from app.services import accounts, personal_data
 from app.web import redirect_with_flash, render
 
 router = APIRouter(tags=["settings"])
@@ -101,3 +101,31 @@ def create_token(
 def revoke_token(session: SessionDep, user: CurrentUser, token_id: int) -> Response:
     accounts.revoke_api_token(session, user=user, token_id=token_id)
     return redirect_with_flash("/settings#tokens", _("The token is revoked."))
+
+
+@router.get("/settings/export")
+def export_my_data(session: SessionDep, user: CurrentUser) -> Response:
+    """All my data as a JSON file."""
+    import json
+
+    data = personal_data.export(session, user=user)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    filename = f"cercle-{user.username}-data.json"
+    return Response(body, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.post("/settings/delete")
+def delete_my_account(request: Request, session: SessionDep, auth: AuthDep, user: CurrentUser,
+                      password: FormStr = "", posts: FormStr = "keep", confirm: FormStr = "") -> Response:
+    if confirm != "DELETE":
+        return _page(request, session, auth, status_code=422, section="delete",
+                     errors={"confirm": _("Type DELETE to confirm.")}, error=_("Type DELETE to confirm."))
+    try:
+        personal_data.delete_account(session, user=user, password=password, erase_posts=posts == "erase")
+    except Invalid as error:
+        return _page(request, session, auth, status_code=422, section="delete", errors=error.fields,
+                     error=error.message)
+    response = redirect_with_flash("/", _("Your account is deleted. Goodbye, and thank you."))
+    response.delete_cookie("cercle_session")
+    return response

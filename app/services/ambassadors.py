@@ -23,7 +23,8 @@ def _check_reason(reason: str) -> str:
 
 
 def _hosted_circle_ids(session: Session, user: User) -> list[int]:
-    return list(session.exec(permissions.moderated_circle_ids(user)).scalars().all())  # type: ignore[call-overload]
+    # A one-column SQLModel select: exec() already yields the ids.
+    return list(session.exec(permissions.moderated_circle_ids(user)).all())
 
 
 def require_can_manage(session: Session, *, by: User, member: User) -> None:

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.db import open_session
+from app.icons import ICONS
 from app.models import Circle, Invite, Membership, Notification, Post, Thread, User
 from app.security import csrf_token_for
-from app.icons import ICONS
 from app.services import accounts, badges, memberships, posts
 from tests.factories import add_member, make_circle, make_invite, make_reply, make_thread, make_user
 
@@ -110,11 +110,17 @@ def enumerate_endpoints(app: FastAPI) -> list[Endpoint]:
         for method in sorted(route.methods or ()):
             if method == "HEAD":
                 continue
-            endpoints.append(Endpoint(
-                method=method, path=path, path_params=path_names,
-                query_params=tuple((p.alias, bool(p.field_info.is_required())) for p in query),
-                form_fields=forms, json_model=json_model, json_embed_name=embed_name,
-            ))
+            endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=path,
+                    path_params=path_names,
+                    query_params=tuple((p.alias, bool(p.field_info.is_required())) for p in query),
+                    form_fields=forms,
+                    json_model=json_model,
+                    json_embed_name=embed_name,
+                )
+            )
     return endpoints
 
 
@@ -194,20 +200,26 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
     admin = make_user(db, "root_admin", admin=True)
     host = make_user(db, "host_user")
     outsider = make_user(db, "outsider")
-    badge = badges.create_badge(db, by=admin, name="Matrix Badge", description="For the route matrix.",
-                                tier="bronze", icon=ICONS[0])
+    badge = badges.create_badge(
+        db, by=admin, name="Matrix Badge", description="For the route matrix.", tier="bronze", icon=ICONS[0]
+    )
     open_host = make_user(db, "open_host")
     world = World(admin=admin, host=host, outsider=outsider, open_host=open_host, badge_slug=badge.slug)
     for visibility in dict.fromkeys(("open", *visibilities)):
         card = f"kcard{visibility}{salt}"
         content = f"qcontent{visibility}{salt}"
-        circle = make_circle(db, f"{visibility}-{salt}", visibility=visibility, by=admin,
-                             name=f"Circle {card}", description=f"About {card}.")
+        circle = make_circle(
+            db,
+            f"{visibility}-{salt}",
+            visibility=visibility,
+            by=admin,
+            name=f"Circle {card}",
+            description=f"About {card}.",
+        )
         add_member(db, circle, host, host=True)
         member = make_user(db, f"member_{visibility}")
         add_member(db, circle, member)
-        thread = make_thread(db, circle, member, title=f"Thread {content} zebra",
-                             body=f"Opening {content} zebra.")
+        thread = make_thread(db, circle, member, title=f"Thread {content} zebra", body=f"Opening {content} zebra.")
         opening = _opening_post(db, thread)
         reply = make_reply(db, thread, host, body=f"Reply {content} zebra.")
         hidden_post = make_reply(db, thread, host, body=f"Hidden {content} zebra.")
@@ -221,8 +233,12 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
         if visibility == "closed":
             pending = memberships.request_to_join(db, circle=circle, user=asker, message=f"Please {content}")
         else:  # open and secret circles take no requests; the row is made by hand for the ids
-            pending = Membership(user_id=asker.id, circle_id=circle.id, state="pending",  # type: ignore[arg-type]
-                                 request_message=f"Please {content}")
+            pending = Membership(
+                user_id=asker.id,  # type: ignore[arg-type]
+                circle_id=circle.id,  # type: ignore[arg-type]
+                state="pending",
+                request_message=f"Please {content}",
+            )
             db.add(pending)
             db.commit()
         invite = make_invite(db, host, circle, note=f"Invite {content}")
@@ -231,19 +247,36 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
         token_id = accounts.list_api_tokens(db, user=member)[-1].id
         reset_token = accounts.create_reset_token(db, user=member)
         member_notification = _notification_of(db, member, thread)
-        award = badges.award_manual(db, badge=badge, user=member, by=host, reason="A good neighbour.",
-                                    circle=circle)
+        award = badges.award_manual(db, badge=badge, user=member, by=host, reason="A good neighbour.", circle=circle)
         # The outsider was told about this thread once (say, before the circle closed): the
         # notification must stay invisible to them now.
-        db.add(Notification(user_id=outsider.id, kind="reply", actor_id=host.id, circle_id=circle.id,
-                            thread_id=thread.id, post_id=reply.id, text=f"Notice {content}"))
+        db.add(
+            Notification(
+                user_id=outsider.id,
+                kind="reply",
+                actor_id=host.id,
+                circle_id=circle.id,
+                thread_id=thread.id,
+                post_id=reply.id,
+                text=f"Notice {content}",
+            )
+        )
         db.commit()
         for item in (circle, member, asker, thread, opening, reply, hidden_post, pending, invite):
             db.refresh(item)
         world.circles[visibility] = CircleWorld(
-            circle=circle, card_marker=card, content_marker=content, member=member, asker=asker,
-            thread=thread, opening=opening, reply=reply, hidden_post=hidden_post, pending=pending,
-            invite=invite, member_session_id=member_session.id,  # type: ignore[arg-type]
+            circle=circle,
+            card_marker=card,
+            content_marker=content,
+            member=member,
+            asker=asker,
+            thread=thread,
+            opening=opening,
+            reply=reply,
+            hidden_post=hidden_post,
+            pending=pending,
+            invite=invite,
+            member_session_id=member_session.id,  # type: ignore[arg-type]
             member_token_id=token_id,  # type: ignore[arg-type]
             member_notification_id=member_notification,
             member_reset_token=reset_token,
@@ -271,7 +304,8 @@ def _notification_of(db: Session, user: User, thread: Thread) -> int:
     from sqlmodel import col, select
 
     found = db.exec(
-        select(Notification.id).where(Notification.user_id == user.id, Notification.thread_id == thread.id)
+        select(Notification.id)
+        .where(Notification.user_id == user.id, Notification.thread_id == thread.id)
         .order_by(col(Notification.id))
     ).first()
     assert found is not None, "the member should have been notified of the host's reply"
@@ -393,9 +427,7 @@ def send(client: TestClient, caller: Caller, request: Request) -> Answer:
         kwargs["json"] = request.json
     elif request.form is not None:
         kwargs["data"] = request.form
-    import time as _t; _s = _t.time()
     response = client.request(method, request.url, headers=headers, follow_redirects=False, **kwargs)
-    if _t.time() - _s > 0.3: print("SLOW", round(_t.time() - _s, 2), request)
     if method not in SAFE_METHODS:
         caller.keep_signed_in()
     return Answer(

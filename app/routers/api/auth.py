@@ -1,14 +1,15 @@
 """Token endpoint (OAuth2 password flow), the current user and personal tokens."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
 
 from app.deps import CurrentUser, SessionDep
 from app.routers.api.schemas import ApiTokenIn, ApiTokenOut, MeOut, NewApiTokenOut, TokenOut
 from app.routers.forms import client_ip
-from app.services import accounts
+from app.services import accounts, personal_data
 
 router = APIRouter(tags=["api: account"])
 
@@ -40,3 +41,20 @@ def create_token(session: SessionDep, user: CurrentUser, body: ApiTokenIn) -> Ne
 @router.delete("/me/tokens/{token_id}", status_code=204)
 def revoke_token(session: SessionDep, user: CurrentUser, token_id: int) -> None:
     accounts.revoke_api_token(session, user=user, token_id=token_id)
+
+
+class DeleteAccountIn(BaseModel):
+    password: str = Field(max_length=1024)
+    erase_posts: bool = False
+
+
+@router.get("/me/export")
+def export_me(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    """Everything Cercle holds about me."""
+    return personal_data.export(session, user=user)
+
+
+@router.post("/me/delete", status_code=204)
+def delete_me(session: SessionDep, user: CurrentUser, body: DeleteAccountIn) -> None:
+    """Deletes my account: personal data erased; posts kept as "former member" unless erased too."""
+    personal_data.delete_account(session, user=user, password=body.password, erase_posts=body.erase_posts)
