@@ -53,6 +53,9 @@ def _datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 env.globals.update(static_url=static_url, languages=LANGUAGES, badge_icon=icon_svg)
 env.filters["dt"] = _datetime
+# Translates a value that is not a literal (a built-in badge name, a label from a table) and
+# returns plain text, so autoescaping applies: `_()` on a variable would trust it as HTML.
+env.filters["tr"] = lambda value: str(translations(current_language.get()).gettext(str(value)))
 env.filters["urlquote"] = lambda value: quote(str(value), safe="")
 
 

@@ -85,7 +85,7 @@ def workdir() -> PurePosixPath:
 
 def copies() -> list[tuple[list[str], PurePosixPath]]:
     """(sources in the build context, destination in the image) of every COPY from the context."""
-    result = []
+    result: list[tuple[list[str], PurePosixPath]] = []
     for keyword, arguments in instructions():
         if keyword not in ("COPY", "ADD"):
             continue
@@ -395,8 +395,9 @@ def test_image_refuses_to_start_without_a_secret_key(tmp_path):
 def test_image_cmd_migrates_serves_and_passes_its_healthcheck(tmp_path):
     home = _build_layout(tmp_path / "image")
     env = _container_env(home, CERCLE_SECRET_KEY=secrets.token_urlsafe(48))
+    # As the `cercle` script imports it (-P: the working directory is not on the path).
     imported = subprocess.run(
-        [sys.executable, "-c", "import app.cli; print(app.cli.ROOT)"],
+        [sys.executable, "-P", "-c", "import app.cli; print(app.cli.ROOT)"],
         cwd=home,
         env=env,
         capture_output=True,

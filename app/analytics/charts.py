@@ -46,9 +46,10 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, label: str, c
     def y(value: float) -> float:
         return PAD_TOP + plot_h - (value / peak) * plot_h
 
+    radius = 3 if len(points) <= 92 else 1.5  # a year of days would be a smudge of big dots
     coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_d, v) in enumerate(points))
     dots = "".join(
-        f'<circle class="dot" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3">'
+        f'<circle class="dot" cx="{x(i):.1f}" cy="{y(v):.1f}" r="{radius}">'
         f"<title>{escape(d)}: {escape(_number(v))} {escape(label)}</title></circle>"
         for i, (d, v) in enumerate(points)
     )

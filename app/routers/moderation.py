@@ -39,6 +39,9 @@ def log(request: Request, session: SessionDep, user: CurrentUser, circle: str = 
         actor: str = "", page: int = 1) -> Response:
     _require_some_moderation(session, user)
     scope = circles.get_by_slug(session, circle) if circle else None
+    if scope is not None:
+        # The log of a circle one does not host answers like a missing circle's (no existence leak).
+        permissions.require_moderate(permissions.circle_access(session, user, scope))
     rows = audit_log.entries(session, viewer=user, circle=scope, action=action, actor=actor, page=page)
     return render(request, "moderation/log.html", {
         "rows": rows, "circle": circle, "action": action, "actor": actor, "page": page,

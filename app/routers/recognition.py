@@ -64,7 +64,7 @@ def award_badge(session: SessionDep, user: CurrentUser, username: str, badge: Fo
     scope = circles.get_by_slug(session, circle) if circle else None
     try:
         badges.award_manual(session, badge=target, user=member, by=user, reason=reason, circle=scope)
-    except (Invalid, Forbidden) as error:
+    except Invalid as error:
         return redirect_with_flash(f"/u/{member.username}#recognise", error.message)
     return redirect_with_flash(f"/u/{member.username}", _("%(name)s received the badge “%(badge)s”.",
                                                           name=member.name, badge=target.name))
@@ -84,7 +84,7 @@ def grant_ambassador(session: SessionDep, user: CurrentUser, username: str, reas
     target = next if next.startswith("/admin/") else f"/u/{member.username}"
     try:
         ambassadors.grant(session, member=member, by=user, reason=reason)
-    except (Invalid, Forbidden) as error:
+    except Invalid as error:
         return redirect_with_flash(target, error.message)
     return redirect_with_flash(target, _("%(name)s is now an ambassador.", name=member.name))
 
@@ -94,7 +94,7 @@ def revoke_ambassador(session: SessionDep, user: CurrentUser, username: str, rea
     member = profiles.get_user(session, username)
     try:
         ambassadors.revoke(session, member=member, by=user, reason=reason)
-    except (Invalid, Forbidden) as error:
+    except Invalid as error:
         return redirect_with_flash(f"/u/{member.username}", error.message)
     return redirect_with_flash(f"/u/{member.username}", _("%(name)s is no longer an ambassador.", name=member.name))
 

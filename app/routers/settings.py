@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app.config import get_settings
 from app.deps import AuthDep, CurrentUser, SessionDep
 from app.errors import Invalid
-from app.i18n import _
+from app.i18n import _, current_language
 from app.routers.forms import set_language_cookie
 from app.services import accounts, personal_data
 from app.web import redirect_with_flash, render
@@ -51,6 +51,9 @@ def save_profile(
         values = {"display_name": display_name, "bio": bio}
         return _page(request, session, auth, status_code=422, section="profile", values=values,
                      errors=error.fields, error=error.message)
+    if user.language:
+        # The confirmation is already in the language just chosen.
+        current_language.set(user.language)
     response = redirect_with_flash("/settings", _("Your profile is saved."))
     set_language_cookie(response, user.language)
     return response

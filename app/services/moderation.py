@@ -153,10 +153,12 @@ def set_thread_flag(session: Session, *, thread: Thread, access: CircleAccess, b
 def move_thread(session: Session, *, thread: Thread, access: CircleAccess, by: User, target: Circle,
                 reason: str = "") -> Thread:
     """Moves a thread; the mover must moderate both circles, and the target's rules apply from then on."""
+    target_access = permissions.circle_access(session, by, target)
+    # First: a target the mover may not read answers like a missing circle, whatever else is wrong.
+    permissions.require_read(target_access)
     permissions.require_moderate(access)
     if target.id == thread.circle_id:
         raise Invalid(_("The thread is already in this circle."))
-    target_access = permissions.circle_access(session, by, target)
     if not target_access.can_moderate:
         raise Forbidden(_("You may only move threads to circles you host."))
     if target.archived_at is not None:

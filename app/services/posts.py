@@ -182,12 +182,22 @@ def _upsert_read(session: Session, *, user_id: int, thread_id: int, number: int)
     session.exec(statement)
 
 
-def mark_read(*, viewer: User, thread: Thread, upto: int, previous: int | None) -> None:
-    """Moves the read mark forward in its own short transaction (page views are read-only)."""
+def mark_read(*, viewer: User, thread: Thread, upto: int, previous: int | None,
+              session: Session | None = None) -> None:
+    """Moves the read mark forward in its own short transaction (page views are read-only).
+
+    A caller that writes anyway (a POST) passes its `session`: on SQLite its transaction holds the
+    write lock, and a second writer would wait for it until it gave up.
+    """
     if previous is not None and previous >= upto:
         return
     from app.services.notifications import mark_thread_read
 
+    if session is not None:
+        _upsert_read(session, user_id=viewer.id, thread_id=thread.id, number=upto)  # type: ignore[arg-type]
+        mark_thread_read(session, viewer=viewer, thread_id=thread.id)  # type: ignore[arg-type]
+        session.commit()
+        return
     with open_session() as writer:
         _upsert_read(writer, user_id=viewer.id, thread_id=thread.id, number=upto)  # type: ignore[arg-type]
         mark_thread_read(writer, viewer=viewer, thread_id=thread.id)  # type: ignore[arg-type]

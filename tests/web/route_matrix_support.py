@@ -258,7 +258,6 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
                 circle_id=circle.id,
                 thread_id=thread.id,
                 post_id=reply.id,
-                text=f"Notice {content}",
             )
         )
         db.commit()

@@ -331,7 +331,7 @@ def build_cases(
         home = _slots(endpoint, world, world.circles["open"])
         mixed = [s if i in references else h for i, (s, h) in enumerate(zip(slots, home, strict=True))]
         cases += [
-            _case(endpoint, mixed, list(values), references, htmx, visibility, True)
+            _case(endpoint, mixed, list(values), references, htmx, visibility, False)
             for values in combinations(mixed)
             for htmx in header_variants
         ]

@@ -163,6 +163,9 @@ def log(session: SessionDep, user: CurrentUser, circle: str = "", action: str = 
         page: int = 1) -> list[LogEntryOut]:
     _require_some_moderation(session, user)
     scope = circles.get_by_slug(session, circle) if circle else None
+    if scope is not None:
+        # The log of a circle one does not host answers like a missing circle's (no existence leak).
+        permissions.require_moderate(permissions.circle_access(session, user, scope))
     return [
         LogEntryOut(id=a.id, action=a.action, actor=u.username if u else None,  # type: ignore[arg-type]
                     target=t.username if t else None, circle=c.slug if c else None, thread_id=a.thread_id,

@@ -38,7 +38,7 @@ def reply(session: SessionDep, user: CurrentUser, thread_id: int, body: PostIn) 
 @router.post("/threads/{thread_id}/read", status_code=204)
 def mark_read(session: SessionDep, user: CurrentUser, thread_id: int) -> None:
     thread, _access = threads.open_thread(session, thread_id=thread_id, viewer=user)
-    posts.mark_read(viewer=user, thread=thread, upto=thread.last_number, previous=None)
+    posts.mark_read(viewer=user, thread=thread, upto=thread.last_number, previous=None, session=session)
 
 
 @router.get("/posts/{post_id}", response_model=PostOut)
