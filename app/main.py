@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -14,7 +14,7 @@ from app.config import get_settings
 from app.csrf import csrf_protect
 from app.errors import DomainError, NotFound, RateLimited, SignInRequired
 from app.i18n import _, lazy
-from app.middleware import CercleMiddleware
+from app.middleware import CercleMiddleware, ConcurrencyGate, request_limit
 from app.routers import ROUTERS
 from app.routers.api import API_ROUTERS
 from app.web import STATIC_DIR, CachedStaticFiles, render
@@ -105,6 +105,15 @@ async def validation_error(request: Request, error: Exception) -> Response:
     )
 
 
+async def data_out_of_range(request: Request, error: Exception) -> Response:
+    # Values the database cannot hold (an id beyond 64 bits, a NUL byte for PostgreSQL) are
+    # the client's mistake, not ours: 422 like any other invalid input, never a 500.
+    log.info("input the database refuses: %s", error)
+    if _wants_json(request):
+        return JSONResponse({"detail": _("Some of what was sent is missing or not valid.")}, status_code=422)
+    return _error_page(request, 422, _title(422), _("Some of what was sent is missing or not valid."))
+
+
 async def database_unavailable(request: Request, error: Exception) -> Response:
     log.error("database unavailable: %s", error)
     message = _("The service is briefly unavailable. Please try again in a moment.")
@@ -138,6 +147,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(DataError, data_out_of_range)
+    # SQLite's driver refuses integers beyond 64 bits before SQLAlchemy sees them.
+    app.add_exception_handler(OverflowError, data_out_of_range)
     app.add_exception_handler(Exception, server_error)
     for router in ROUTERS:
         app.include_router(router)
@@ -146,4 +158,6 @@ def create_app() -> FastAPI:
     app.mount("/static", CachedStaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(CercleMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=800)
+    # Outermost: requests beyond the limit wait here, holding no thread and no connection.
+    app.add_middleware(ConcurrencyGate, limit=request_limit())
     return app

@@ -6,6 +6,8 @@ Pure ASGI (not BaseHTTPMiddleware) so it adds nothing measurable to each request
 from http.cookies import SimpleCookie
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -99,3 +101,38 @@ class CercleMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             current_language.reset(token)
+
+
+class ConcurrencyGate:
+    """At most `limit` requests inside the app at once; the others wait in the event loop.
+
+    A request runs its sync dependencies and endpoint in several hops through the thread pool
+    (40 threads), and holds a database connection (on SQLite, from a POST's first query, the
+    write lock) from its first query to its end. Without a gate, a burst larger than the thread
+    pool fills every thread with requests waiting for a connection or for the lock, while the
+    requests holding them wait for a thread: nothing moves until SQLite's busy timeout (503s)
+    or the pool's timeout (500s). With `limit` below the thread count and at most two
+    connections per request within the pool, the holder always finds a thread and a connection.
+    Static files touch no database and pass freely.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = max(1, limit)
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # made inside the running event loop
+            threads = int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+            self._semaphore = anyio.Semaphore(min(self.limit, max(1, threads - 1)))
+        async with self._semaphore:
+            await self.app(scope, receive, send)
+
+
+def request_limit() -> int:
+    """Requests let in at once: two connections each fit in the pool (see ConcurrencyGate)."""
+    settings = get_settings()
+    return max(1, (settings.db_pool_size + settings.db_max_overflow) // 2)

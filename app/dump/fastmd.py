@@ -12,11 +12,13 @@ import re
 
 from app.text import MENTION_RE, render_markdown
 
-# Characters that may start Markdown syntax anywhere, or that the sanitiser re-escapes.
-_UNSAFE = re.compile(r"[\\`*_\[\]<>&|~\x00-\x09\x0b-\x1f\x7f-\x9f\u00a0\ud800-\udfff]|[^\S \n]")
-# Line starts that open a block (heading, quote, list, rule, setext underline), leading
-# or trailing spaces (code blocks, hard breaks).
-_UNSAFE_LINE = re.compile(r"^(?:[ #>\-+=]|\d{1,9}[.)])| $", re.M)
+# Characters that may start Markdown syntax anywhere, that the sanitiser re-escapes, control
+# characters, and every whitespace but space and newline (str.strip() in the parser eats them).
+_UNSAFE = re.compile(
+    "[\\\\`*_\\[\\]<>&|~\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]"
+)
+# Line starts that open a block: heading, quote, list, rule, setext underline, indentation.
+_BLOCK_START = re.compile(r"(?:^|\n)(?:[ #>\-+=]|\d{1,9}[.)])")
 # Mentions whose name could read as emphasis inside the link text are left to the parser.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*")
 
@@ -28,21 +30,26 @@ def _mention(match: re.Match[str]) -> str:
 
 def fast_html(source: str) -> str | None:
     """The sanitised HTML of `source` when it is plain text, else None."""
+    mentions: list[str] = []
+    stripped = source
     if "@" in source:
         mentions = MENTION_RE.findall(source)
-        # "!" before a mention's link makes it an image in the real renderer.
-        if "!@" in source or any(_PLAIN_NAME.fullmatch(name) is None for name in mentions):
-            return None
-        stripped = MENTION_RE.sub("", source) if mentions else source
-    else:
-        mentions = []
-        stripped = source
-    if _UNSAFE.search(stripped) is not None or _UNSAFE_LINE.search(source) is not None:
+        if mentions:
+            # "!" before a mention's link makes it an image in the real renderer.
+            if "!@" in source or any(_PLAIN_NAME.fullmatch(name) is None for name in mentions):
+                return None
+            stripped = MENTION_RE.sub("", source)
+    if _UNSAFE.search(stripped) is not None or _BLOCK_START.search(source) is not None:
+        return None
+    # Trailing spaces make hard breaks or vanish.
+    if " \n" in source or source.endswith(" "):
         return None
     if mentions:
         source = MENTION_RE.sub(_mention, source)
-    paragraphs = [part.strip("\n") for part in source.split("\n\n")]
-    return "".join(f"<p>{part}</p>\n" for part in paragraphs if part)
+    if "\n\n" not in source:
+        source = source.strip("\n")
+        return f"<p>{source}</p>\n" if source else ""
+    return "".join(f"<p>{part}</p>\n" for part in (part.strip("\n") for part in source.split("\n\n")) if part)
 
 
 def render(source: str) -> str:

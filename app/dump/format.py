@@ -57,6 +57,7 @@ TIERS = ("bronze", "silver", "gold")
 
 _UTC_Z = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,6})\d*)?Z")
 _DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DumpError(Exception):
@@ -68,60 +69,71 @@ class DumpError(Exception):
         super().__init__(f"LINE {line}: {message}" if line is not None else message)
 
 
+_HMS = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d")
+_valid_days: dict[str, bool] = {}
+
+
+def _valid_day(text: str) -> bool:
+    known = _valid_days.get(text)
+    if known is None:
+        known = _DAY.fullmatch(text) is not None
+        if known:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                known = False
+        if len(_valid_days) < 100_000:
+            _valid_days[text] = known
+    return known
+
+
 def timestamp(value: Any, line: int, name: str) -> str:
     """A dump timestamp as stored text: `YYYY-MM-DD HH:MM:SS.ffffff`, UTC.
 
     That is SQLAlchemy's SQLite storage format, which PostgreSQL reads too (the import
     sets the session time zone to UTC); such strings sort chronologically.
     """
-    if type(value) is str:
-        match = _UTC_Z.fullmatch(value)
-        if match is not None:
-            try:
-                datetime.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
-                fraction = match.group(3)
-                return f"{match.group(1)} {match.group(2)}.{fraction.ljust(6, '0') if fraction else '000000'}"
+    if value.__class__ is str:
+        if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+            # The common case, checked without building a datetime.
+            if _valid_day(value[:10]) and _HMS.fullmatch(value, 11, 19) is not None:
+                return f"{value[:10]} {value[11:19]}.000000"
         else:
-            # Other offsets are accepted and converted; a time without a zone is not.
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None and "T" in value:
-                return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            match = _UTC_Z.fullmatch(value)
+            if match is not None:
+                if _valid_day(match.group(1)) and _HMS.fullmatch(match.group(2)) is not None:
+                    fraction = match.group(3)
+                    return f"{match.group(1)} {match.group(2)}.{fraction.ljust(6, '0') if fraction else '000000'}"
+            elif "T" in value:
+                # Other offsets are accepted and converted; a time without a zone is not.
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError:
+                    parsed = None
+                if parsed is not None and parsed.tzinfo is not None:
+                    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     raise DumpError(f"{name}: not an ISO 8601 UTC timestamp like 2026-03-01T09:30:00Z ({value!r})", line)
 
 
-_days: dict[str, bool] = {}
-
-
 def day(value: Any, line: int, name: str) -> str:
-    if type(value) is str:
-        known = _days.get(value)
-        if known is None:
-            known = _DAY.fullmatch(value) is not None
-            if known:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    known = False
-            if len(_days) < 100_000:
-                _days[value] = known
-        if known:
-            return value
+    if value.__class__ is str and _valid_day(value):
+        return value  # type: ignore[no-any-return]
     raise DumpError(f"{name}: not a day like 2026-03-01 ({value!r})", line)
 
 
-def source_id(value: Any, line: int, name: str) -> str:
-    """Ids are the source's own, string or integer, compared as text."""
-    kind = type(value)
-    if kind is str and value:
-        return value  # type: ignore[no-any-return]
+def key_of(value: Any, line: int, name: str) -> int | str:
+    """An id as the import compares it: ids are compared as text, so 7 and "7" are one id.
+
+    Non-negative integers (and their canonical decimal strings) become ints, which
+    are cheaper to hash; anything else stays a string.
+    """
+    kind = value.__class__
     if kind is int:
-        return str(value)
+        return value if value >= 0 else str(value)  # type: ignore[no-any-return]
+    if kind is str and value:
+        if value.isdigit() and value.isascii() and (value[0] != "0" or value == "0"):
+            return int(value)
+        return value  # type: ignore[no-any-return]
     raise DumpError(f"{name}: an id must be a non-empty string or an integer ({value!r})", line)
 
 
@@ -131,10 +143,12 @@ def text(value: Any, line: int, name: str, limit: int, *, required: bool = False
         if required:
             raise DumpError(f"missing field '{name}'", line)
         return ""
-    if type(value) is not str:
+    if value.__class__ is not str:
         raise DumpError(f"{name}: must be a string", line)
     if len(value) > limit:
         raise DumpError(f"{name}: {len(value):,} characters, at most {limit:,} allowed", line)
+    if not value.isascii() and _SURROGATE.search(value) is not None:
+        raise DumpError(f"{name}: not valid Unicode text (a lone surrogate)", line)
     return value  # type: ignore[no-any-return]
 
 

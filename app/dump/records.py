@@ -1,40 +1,50 @@
 """One method per record type: check a dump line, give it a new id, queue its row.
 
 Source ids map to new ids as records arrive (ids are handed out in file order, so the
-import knows them without asking the database). Everything a later line may need to be
-checked against — thread authors and dates, which thread a post is in, unique pairs —
-is kept in compact in-memory structures.
+parser knows them without asking the database). Everything a later line is checked
+against — thread authors and dates, the thread of each post, unique pairs — is kept in
+compact in-memory structures. Rows go to a `Sink` in batches: the database writer itself,
+or a pipe to it when parsing runs in its own process.
+
+These methods run millions of times: the common path is inlined, errors take the slow one.
 """
 
 import secrets
 from array import array
-from typing import Any
+from typing import Any, Protocol
 
 from app.dump import format as f
 from app.dump.fastmd import render
-from app.dump.format import DumpError, require, source_id, text, timestamp
-from app.dump.writer import BATCH_ROWS, BulkWriter
+from app.dump.format import DumpError, key_of, text, timestamp
 
+BATCH_ROWS = 5_000
 TIER_RANK = {"bronze": 1, "silver": 2, "gold": 3}
+KIND_INDEX = {kind: index for index, kind in enumerate(f.REACTION_KINDS)}
 
-USER_COLUMNS = ("id", "username", "email", "display_name", "password_hash", "bio_md", "bio_html", "is_admin",
-                "created_at", "deleted_at", "invited_by_id")
-CIRCLE_COLUMNS = ("id", "slug", "name", "description_md", "description_html", "visibility", "member_invites",
-                  "created_at", "created_by_id", "member_count")
-INVITE_COLUMNS = ("id", "code", "circle_id", "created_by_id", "created_at", "expires_at", "max_uses", "uses", "note")
-MEMBERSHIP_COLUMNS = ("id", "user_id", "circle_id", "role", "state", "requested_at", "request_message",
-                      "joined_at", "left_at", "invite_id", "invited_by_id")
-THREAD_COLUMNS = ("id", "circle_id", "author_id", "title", "created_at", "last_post_at", "reply_count",
-                  "post_count", "last_number", "pinned", "locked", "hidden")
-POST_COLUMNS = ("id", "thread_id", "number", "author_id", "body_md", "body_html", "opening", "reply_to_id",
-                "created_at", "edited_at", "hidden")
-REACTION_COLUMNS = ("id", "post_id", "user_id", "kind", "created_at")
-VISIT_COLUMNS = ("id", "user_id", "day", "circle_id", "scope")
-BADGE_COLUMNS = ("id", "slug", "name", "description", "tier", "icon", "automatic", "created_at")
-AWARD_COLUMNS = ("id", "badge_id", "user_id", "awarded_by_id", "reason", "created_at")
-GRANT_COLUMNS = ("id", "user_id", "granted_by_id", "reason", "granted_at", "revoked_at", "revoked_by_id",
-                 "revoke_reason")
-PULSE_COLUMNS = ("id", "user_id", "score", "comment", "created_at")
+COLUMNS = {
+    "user": ("id", "username", "email", "display_name", "password_hash", "bio_md", "bio_html", "is_admin",
+             "created_at", "deleted_at", "invited_by_id"),
+    "circle": ("id", "slug", "name", "description_md", "description_html", "visibility", "member_invites",
+               "created_at", "created_by_id", "member_count"),
+    "invite": ("id", "code", "circle_id", "created_by_id", "created_at", "expires_at", "max_uses", "uses", "note"),
+    "membership": ("id", "user_id", "circle_id", "role", "state", "requested_at", "request_message", "joined_at",
+                   "left_at", "invite_id", "invited_by_id"),
+    "thread": ("id", "circle_id", "author_id", "title", "created_at", "last_post_at", "reply_count", "post_count",
+               "last_number", "pinned", "locked", "hidden"),
+    "post": ("id", "thread_id", "number", "author_id", "body_md", "body_html", "opening", "reply_to_id",
+             "created_at", "edited_at", "hidden"),
+    "reaction": ("id", "post_id", "user_id", "kind", "created_at"),
+    "visit": ("id", "user_id", "day", "circle_id", "scope"),
+    "badge": ("id", "slug", "name", "description", "tier", "icon", "automatic", "created_at"),
+    "badge_award": ("id", "badge_id", "user_id", "awarded_by_id", "reason", "created_at"),
+    "ambassador_grant": ("id", "user_id", "granted_by_id", "reason", "granted_at", "revoked_at", "revoked_by_id",
+                         "revoke_reason"),
+    "pulse": ("id", "user_id", "score", "comment", "created_at"),
+}
+
+
+class Sink(Protocol):
+    def rows(self, table: str, rows: list[tuple[Any, ...]]) -> None: ...
 
 
 class Ids:
@@ -44,22 +54,29 @@ class Ids:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.new: dict[str, int] = {}
+        self.new: dict[int | str, int] = {}
         self.lines = array("q", [0])
 
-    def add(self, key: str, line: int) -> int:
+    def add(self, value: Any, line: int) -> int:
+        if value is None:
+            raise DumpError("missing field 'id'", line)
+        key = key_of(value, line, "id")
         if key in self.new:
-            raise DumpError(f"duplicate {self.label} id {key!r} (first on line {self.lines[self.new[key]]})", line)
+            raise DumpError(f"duplicate {self.label} id {value!r} (first on line {self.lines[self.new[key]]})", line)
         new_id = len(self.lines)
         self.new[key] = new_id
         self.lines.append(line)
         return new_id
 
     def ref(self, value: Any, line: int, name: str) -> int:
-        key = source_id(value, line, name)
-        new_id = self.new.get(key)
+        new_id = self.new.get(value) if value.__class__ is int else None
         if new_id is None:
-            raise DumpError(f"{name}: unknown {self.label} {key!r} (a record may only refer to earlier ones)", line)
+            if value is None:
+                raise DumpError(f"missing field '{name}'", line)
+            new_id = self.new.get(key_of(value, line, name))
+            if new_id is None:
+                raise DumpError(f"{name}: unknown {self.label} {value!r} (a record may only refer to earlier ones)",
+                                line)
         return new_id
 
     def optional(self, value: Any, line: int, name: str) -> int | None:
@@ -67,26 +84,28 @@ class Ids:
 
 
 class RecordHandlers:
-    def __init__(self, writer: BulkWriter, now: str) -> None:
-        self.writer = writer
+    def __init__(self, sink: Sink, now: str) -> None:
+        self.sink = sink
         self.now = now
         self.users, self.circles, self.invites = Ids("user"), Ids("circle"), Ids("invite")
         self.threads, self.posts, self.badges = Ids("thread"), Ids("post"), Ids("badge")
+        self.pending: dict[str, list[tuple[Any, ...]]] = {table: [] for table in COLUMNS}
         self.usernames: dict[str, int] = {}
         self.emails: dict[str, int] = {}
         self.slugs: dict[str, int] = {}
         self.badge_slugs: dict[str, int] = {}
         self.site: dict[str, str] | None = None
-        # Resolved once the invites are known: (line, user id, invite source id).
-        self.user_invites: list[tuple[int, int, str]] = []
+        # Users name the invite they came through before the invites' own lines:
+        # (line, user id, invite id as given), checked when the invites are known.
+        self.user_invites: list[tuple[int, int, Any]] = []
         self.invite_circle = array("q", [0])
         self.invite_creator = array("q", [0])
         self.invite_uses = array("q", [0])
-        self.pairs: dict[int, int] = {}  # membership / badge award unique pairs → line
+        self.pairs: dict[int, int] = {}  # membership and badge award unique pairs → line
         self.seen: set[int] = set()  # reaction, then visit unique keys
         self.membership_count = self.reaction_count = self.visit_count = 0
         self.award_count = self.grant_count = self.pulse_count = 0
-        # Per thread: author, created_at, line, opening post line, posts so far, latest post time.
+        # Per thread: author, created_at, opening post line, posts so far, latest post time.
         self.thread_author = array("q", [0])
         self.thread_created: list[str] = [""]
         self.thread_opening = array("q", [0])
@@ -98,18 +117,16 @@ class RecordHandlers:
         self.best_badge: dict[int, tuple[int, str, int]] = {}
         self.open_grants: dict[int, tuple[int, str]] = {}  # user → (line, granted_at)
         self.days: dict[str, int] = {}
-        b = writer.batch
-        self.b_user, self.b_circle = b("user", USER_COLUMNS), b("circle", CIRCLE_COLUMNS)
-        self.b_invite, self.b_membership = b("invite", INVITE_COLUMNS), b("membership", MEMBERSHIP_COLUMNS)
-        self.b_thread, self.b_post = b("thread", THREAD_COLUMNS), b("post", POST_COLUMNS)
-        self.b_reaction, self.b_visit = b("reaction", REACTION_COLUMNS), b("visit", VISIT_COLUMNS)
-        self.b_badge, self.b_award = b("badge", BADGE_COLUMNS), b("badge_award", AWARD_COLUMNS)
-        self.b_grant, self.b_pulse = b("ambassador_grant", GRANT_COLUMNS), b("pulse", PULSE_COLUMNS)
 
-    def _queue(self, batch: Any, row: tuple[Any, ...]) -> None:
-        batch.rows.append(row)
-        if len(batch.rows) >= BATCH_ROWS:
-            self.writer.flush(batch)
+    def _full(self, table: str) -> None:
+        rows = self.pending[table]
+        self.pending[table] = []
+        self.sink.rows(table, rows)
+
+    def flush(self) -> None:
+        for table, rows in self.pending.items():
+            if rows:
+                self._full(table)
 
     # --- records ---------------------------------------------------------------------------
 
@@ -126,14 +143,14 @@ class RecordHandlers:
         }
 
     def user(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
         username = text(r.get("username"), line, "username", 30, required=True)
         if f.USERNAME_RE.fullmatch(username) is None:
             raise DumpError(f"username: 3 to 30 characters of a-z, 0-9 and _ ({username!r})", line)
         if username in self.usernames:
             raise DumpError(f"duplicate username {username!r} (first on line {self.usernames[username]})", line)
         deleted_at = r.get("deleted_at")
-        deleted_at = None if deleted_at is None else timestamp(deleted_at, line, "deleted_at")
+        if deleted_at is not None:
+            deleted_at = timestamp(deleted_at, line, "deleted_at")
         email = r.get("email")
         if email is None:
             if deleted_at is None:
@@ -144,25 +161,36 @@ class RecordHandlers:
                 raise DumpError(f"email: not an e-mail address ({email!r})", line)
             if email in self.emails:
                 raise DumpError(f"duplicate email {email!r} (first on line {self.emails[email]})", line)
-            self.emails[email] = line
         password_hash = r.get("password_hash")
         if password_hash is not None:
             password_hash = text(password_hash, line, "password_hash", f.PASSWORD_HASH_MAX) or None
-        bio = text(r.get("bio"), line, "bio", f.BIO_MAX)
-        invited_by = self.users.optional(r.get("invited_by"), line, "invited_by")
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
-        is_admin = f.flag(r.get("is_admin"), line, "is_admin", required=True)
-        display_name = text(r.get("display_name"), line, "display_name", f.DISPLAY_NAME_MAX)
-        new_id = self.users.add(key, line)
-        self.usernames[username] = line
+        bio = r.get("bio")
+        bio = text(bio, line, "bio", f.BIO_MAX) if bio is not None else ""
+        display_name = r.get("display_name")
+        display_name = text(display_name, line, "display_name", f.DISPLAY_NAME_MAX) if display_name else ""
+        invited_by = r.get("invited_by")
+        if invited_by is not None:
+            invited_by = self.users.ref(invited_by, line, "invited_by")
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
+        is_admin = r.get("is_admin")
+        if is_admin is not True and is_admin is not False:
+            f.flag(is_admin, line, "is_admin", required=True)
         invite = r.get("invite")
         if invite is not None:
-            self.user_invites.append((line, new_id, source_id(invite, line, "invite")))
-        self._queue(self.b_user, (new_id, username, email, display_name, password_hash, bio,
-                                  render(bio) if bio else "", is_admin, created_at, deleted_at, invited_by))
+            key_of(invite, line, "invite")
+        new_id = self.users.add(r.get("id"), line)
+        self.usernames[username] = line
+        if email is not None:
+            self.emails[email] = line
+        if invite is not None:
+            self.user_invites.append((line, new_id, invite))
+        rows = self.pending["user"]
+        rows.append((new_id, username, email, display_name, password_hash, bio, render(bio) if bio else "",
+                     is_admin, created_at, deleted_at, invited_by))
+        if len(rows) >= BATCH_ROWS:
+            self._full("user")
 
     def circle(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
         slug = text(r.get("slug"), line, "slug", 60, required=True)
         if f.SLUG_RE.fullmatch(slug) is None:
             raise DumpError(f"slug: 1 to 60 characters of a-z, 0-9 and - ({slug!r})", line)
@@ -173,44 +201,50 @@ class RecordHandlers:
             raise DumpError("name: must not be empty", line)
         description = text(r.get("description"), line, "description", f.CIRCLE_DESCRIPTION_MAX)
         visibility = f.choice(r.get("visibility"), line, "visibility", f.VISIBILITIES)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
-        created_by = self.users.ref(require(r, "created_by", line), line, "created_by")
-        new_id = self.circles.add(key, line)
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
+        created_by = self.users.ref(r.get("created_by"), line, "created_by")
+        new_id = self.circles.add(r.get("id"), line)
         self.slugs[slug] = line
-        self._queue(self.b_circle, (new_id, slug, name, description, render(description) if description else "",
-                                    visibility, True, created_at, created_by, 0))
+        self.pending["circle"].append((new_id, slug, name, description, render(description) if description else "",
+                                       visibility, True, created_at, created_by, 0))
 
     def invite(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
         circle = self.circles.optional(r.get("circle"), line, "circle")
-        created_by = self.users.ref(require(r, "created_by", line), line, "created_by")
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
+        created_by = self.users.ref(r.get("created_by"), line, "created_by")
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
         expires_at = r.get("expires_at")
-        expires_at = None if expires_at is None else timestamp(expires_at, line, "expires_at")
+        if expires_at is not None:
+            expires_at = timestamp(expires_at, line, "expires_at")
         max_uses = r.get("max_uses")
         if max_uses is not None:
             max_uses = f.integer(max_uses, line, "max_uses", 1, f.MAX_USES_MAX)
-        new_id = self.invites.add(key, line)
+        new_id = self.invites.add(r.get("id"), line)
         self.invite_circle.append(circle or 0)
         self.invite_creator.append(created_by)
         self.invite_uses.append(0)
         # The source's codes are not carried over: links sent before the move stop working.
         code = secrets.token_urlsafe(24)
-        self._queue(self.b_invite, (new_id, code, circle, created_by, created_at, expires_at, max_uses, 0, ""))
+        rows = self.pending["invite"]
+        rows.append((new_id, code, circle, created_by, created_at, expires_at, max_uses, 0, ""))
+        if len(rows) >= BATCH_ROWS:
+            self._full("invite")
 
     def membership(self, r: dict[str, Any], line: int) -> None:
-        user = self.users.ref(require(r, "user", line), line, "user")
-        circle = self.circles.ref(require(r, "circle", line), line, "circle")
-        role = f.choice(r.get("role"), line, "role", f.ROLES)
-        joined_at = timestamp(require(r, "joined_at", line), line, "joined_at")
+        user = self.users.ref(r.get("user"), line, "user")
+        circle = self.circles.ref(r.get("circle"), line, "circle")
+        role = r.get("role")
+        if role != "member" and role != "host":
+            f.choice(role, line, "role", f.ROLES)
+        joined_at = timestamp(_required(r, "joined_at", line), line, "joined_at")
         left_at = r.get("left_at")
         if left_at is not None:
             left_at = timestamp(left_at, line, "left_at")
             if left_at < joined_at:
                 raise DumpError("left_at: before joined_at", line)
-        invite = self.invites.optional(r.get("invite"), line, "invite")
+        invite = r.get("invite")
         invited_by = None
         if invite is not None:
+            invite = self.invites.ref(invite, line, "invite")
             if self.invite_circle[invite] != circle:
                 raise DumpError(f"invite: {r['invite']!r} is not an invite to this circle", line)
             invited_by = self.invite_creator[invite]
@@ -221,38 +255,45 @@ class RecordHandlers:
                             f"(first on line {self.pairs[pair]})", line)
         self.pairs[pair] = line
         self.membership_count += 1
-        self._queue(self.b_membership, (self.membership_count, user, circle, role,
-                                        "active" if left_at is None else "left", joined_at, "",
-                                        joined_at, left_at, invite, invited_by))
+        rows = self.pending["membership"]
+        rows.append((self.membership_count, user, circle, role, "active" if left_at is None else "left", joined_at,
+                     "", joined_at, left_at, invite, invited_by))
+        if len(rows) >= BATCH_ROWS:
+            self._full("membership")
 
     def thread(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
-        circle = self.circles.ref(require(r, "circle", line), line, "circle")
-        author = self.users.ref(require(r, "author", line), line, "author")
-        title = text(r.get("title"), line, "title", f.TITLE_MAX, required=True)
+        circle = self.circles.ref(r.get("circle"), line, "circle")
+        author = self.users.ref(r.get("author"), line, "author")
+        title = r.get("title")
+        if title.__class__ is not str or len(title) > f.TITLE_MAX or not title.isascii():
+            title = text(title, line, "title", f.TITLE_MAX, required=True)
         if not title.strip():
             raise DumpError("title: must not be empty", line)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
-        pinned = f.flag(r.get("pinned"), line, "pinned")
-        locked = f.flag(r.get("locked"), line, "locked")
-        hidden = f.flag(r.get("hidden"), line, "hidden")
-        new_id = self.threads.add(key, line)
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
+        pinned, locked, hidden = r.get("pinned"), r.get("locked"), r.get("hidden")
+        pinned = f.flag(pinned, line, "pinned") if pinned is not None else False
+        locked = f.flag(locked, line, "locked") if locked is not None else False
+        hidden = f.flag(hidden, line, "hidden") if hidden is not None else False
+        new_id = self.threads.add(r.get("id"), line)
         self.thread_author.append(author)
         self.thread_created.append(created_at)
         self.thread_opening.append(0)
         self.thread_posts.append(0)
         self.thread_latest.append(created_at)
-        self._queue(self.b_thread, (new_id, circle, author, title, created_at, created_at, 0, 0, 0,
-                                    pinned, locked, hidden))
+        rows = self.pending["thread"]
+        rows.append((new_id, circle, author, title, created_at, created_at, 0, 0, 0, pinned, locked, hidden))
+        if len(rows) >= BATCH_ROWS:
+            self._full("thread")
 
     def post(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
-        thread = self.threads.ref(require(r, "thread", line), line, "thread")
-        author = self.users.ref(require(r, "author", line), line, "author")
-        body = text(r.get("body"), line, "body", f.BODY_MAX, required=True)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
-        opening = f.flag(r.get("opening"), line, "opening", required=True)
-        if opening:
+        thread = self.threads.ref(r.get("thread"), line, "thread")
+        author = self.users.ref(r.get("author"), line, "author")
+        body = r.get("body")
+        if body.__class__ is not str or len(body) > f.BODY_MAX or not body.isascii():
+            body = text(body, line, "body", f.BODY_MAX, required=True)
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
+        opening = r.get("opening")
+        if opening is True:
             if self.thread_opening[thread]:
                 raise DumpError(f"thread {r['thread']!r} already has an opening post "
                                 f"(line {self.thread_opening[thread]})", line)
@@ -261,17 +302,22 @@ class RecordHandlers:
             if created_at != self.thread_created[thread]:
                 raise DumpError("an opening post must be created at its thread's created_at", line)
             self.thread_opening[thread] = line
-        elif created_at <= self.thread_created[thread]:
-            raise DumpError("a reply must be strictly later than its thread's opening post", line)
+        elif opening is False:
+            if created_at <= self.thread_created[thread]:
+                raise DumpError("a reply must be strictly later than its thread's opening post", line)
+        else:
+            f.flag(opening, line, "opening", required=True)
         reply_to = r.get("reply_to")
         if reply_to is not None:
             reply_to = self.posts.ref(reply_to, line, "reply_to")
             if self.post_thread[reply_to] != thread:
                 raise DumpError(f"reply_to: post {r['reply_to']!r} is in another thread", line)
         edited_at = r.get("edited_at")
-        edited_at = None if edited_at is None else timestamp(edited_at, line, "edited_at")
-        hidden = f.flag(r.get("hidden"), line, "hidden")
-        new_id = self.posts.add(key, line)
+        if edited_at is not None:
+            edited_at = timestamp(edited_at, line, "edited_at")
+        hidden = r.get("hidden")
+        hidden = f.flag(hidden, line, "hidden") if hidden is not None else False
+        new_id = self.posts.add(r.get("id"), line)
         self.post_thread.append(thread)
         number = self.thread_posts[thread] + 1
         self.thread_posts[thread] = number
@@ -280,38 +326,52 @@ class RecordHandlers:
             self.renumber.add(thread)
         else:
             self.thread_latest[thread] = created_at
-        self._queue(self.b_post, (new_id, thread, number, author, body, render(body), opening, reply_to,
-                                  created_at, edited_at, hidden))
+        rows = self.pending["post"]
+        rows.append((new_id, thread, number, author, body, render(body), opening, reply_to, created_at, edited_at,
+                     hidden))
+        if len(rows) >= BATCH_ROWS:
+            self._full("post")
 
     def reaction(self, r: dict[str, Any], line: int) -> None:
-        post = self.posts.ref(require(r, "post", line), line, "post")
-        user = self.users.ref(require(r, "user", line), line, "user")
-        kind = f.choice(r.get("kind"), line, "kind", f.REACTION_KINDS)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
-        unique = (post << 32 | user) << 2 | f.REACTION_KINDS.index(kind)
+        post = self.posts.ref(r.get("post"), line, "post")
+        user = self.users.ref(r.get("user"), line, "user")
+        kind = r.get("kind")
+        kind_index = KIND_INDEX.get(kind) if kind.__class__ is str else None
+        if kind_index is None:
+            f.choice(kind, line, "kind", f.REACTION_KINDS)
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
+        unique = (post << 32 | user) << 2 | kind_index  # type: ignore[operator]
         if unique in self.seen:
             raise DumpError(f"duplicate reaction {kind!r} of user {r['user']!r} on post {r['post']!r}", line)
         self.seen.add(unique)
         self.reaction_count += 1
-        self._queue(self.b_reaction, (self.reaction_count, post, user, kind, created_at))
+        rows = self.pending["reaction"]
+        rows.append((self.reaction_count, post, user, kind, created_at))
+        if len(rows) >= BATCH_ROWS:
+            self._full("reaction")
 
     def visit(self, r: dict[str, Any], line: int) -> None:
-        user = self.users.ref(require(r, "user", line), line, "user")
-        day = f.day(require(r, "day", line), line, "day")
-        circle = self.circles.optional(r.get("circle"), line, "circle")
-        day_index = self.days.get(day)
+        user = self.users.ref(r.get("user"), line, "user")
+        day = r.get("day")
+        day_index = self.days.get(day) if day.__class__ is str else None
         if day_index is None:
+            day = f.day(_required(r, "day", line), line, "day")
             day_index = self.days[day] = len(self.days)
+        circle = r.get("circle")
+        if circle is not None:
+            circle = self.circles.ref(circle, line, "circle")
         unique = (user << 24 | (circle or 0)) << 24 | day_index
         if unique in self.seen:
             raise DumpError(f"duplicate visit of user {r['user']!r} on {day}"
                             + (f" to circle {r['circle']!r}" if circle else ""), line)
         self.seen.add(unique)
         self.visit_count += 1
-        self._queue(self.b_visit, (self.visit_count, user, day, circle, circle or 0))
+        rows = self.pending["visit"]
+        rows.append((self.visit_count, user, day, circle, circle or 0))
+        if len(rows) >= BATCH_ROWS:
+            self._full("visit")
 
     def badge(self, r: dict[str, Any], line: int) -> None:
-        key = source_id(require(r, "id", line), line, "id")
         slug = text(r.get("slug"), line, "slug", 60, required=True)
         if f.SLUG_RE.fullmatch(slug) is None:
             raise DumpError(f"slug: 1 to 60 characters of a-z, 0-9 and - ({slug!r})", line)
@@ -323,17 +383,18 @@ class RecordHandlers:
         description = text(r.get("description"), line, "description", f.BADGE_DESCRIPTION_MAX, required=True)
         tier = f.choice(r.get("tier"), line, "tier", f.TIERS)
         automatic = f.flag(r.get("automatic"), line, "automatic", required=True)
-        new_id = self.badges.add(key, line)
+        new_id = self.badges.add(r.get("id"), line)
         self.badge_slugs[slug] = line
         self.badge_tier.append(TIER_RANK[tier])
-        self._queue(self.b_badge, (new_id, slug, name, description, tier, _icon(slug), automatic, self.now))
+        self.pending["badge"].append((new_id, slug, name, description, tier, "star", automatic, self.now))
 
     def badge_award(self, r: dict[str, Any], line: int) -> None:
-        badge = self.badges.ref(require(r, "badge", line), line, "badge")
-        user = self.users.ref(require(r, "user", line), line, "user")
+        badge = self.badges.ref(r.get("badge"), line, "badge")
+        user = self.users.ref(r.get("user"), line, "user")
         awarded_by = self.users.optional(r.get("awarded_by"), line, "awarded_by")
-        reason = text(r.get("reason"), line, "reason", f.REASON_MAX)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
+        reason = r.get("reason")
+        reason = text(reason, line, "reason", f.REASON_MAX) if reason is not None else ""
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
         pair = user << 32 | badge
         if pair in self.pairs:
             raise DumpError(f"duplicate award of badge {r['badge']!r} to user {r['user']!r} "
@@ -344,13 +405,16 @@ class RecordHandlers:
         rank = (self.badge_tier[badge], created_at, badge)
         if rank > self.best_badge.get(user, (0, "", 0)):
             self.best_badge[user] = rank
-        self._queue(self.b_award, (self.award_count, badge, user, awarded_by, reason, created_at))
+        rows = self.pending["badge_award"]
+        rows.append((self.award_count, badge, user, awarded_by, reason, created_at))
+        if len(rows) >= BATCH_ROWS:
+            self._full("badge_award")
 
     def ambassador_grant(self, r: dict[str, Any], line: int) -> None:
-        user = self.users.ref(require(r, "user", line), line, "user")
-        granted_by = self.users.ref(require(r, "granted_by", line), line, "granted_by")
+        user = self.users.ref(r.get("user"), line, "user")
+        granted_by = self.users.ref(r.get("granted_by"), line, "granted_by")
         reason = text(r.get("reason"), line, "reason", f.REASON_MAX)
-        granted_at = timestamp(require(r, "granted_at", line), line, "granted_at")
+        granted_at = timestamp(_required(r, "granted_at", line), line, "granted_at")
         revoked_at = r.get("revoked_at")
         revoked_by = self.users.optional(r.get("revoked_by"), line, "revoked_by")
         if revoked_at is None:
@@ -365,20 +429,27 @@ class RecordHandlers:
             if revoked_at < granted_at:
                 raise DumpError("revoked_at: before granted_at", line)
         self.grant_count += 1
-        self._queue(self.b_grant, (self.grant_count, user, granted_by, reason, granted_at, revoked_at,
-                                   revoked_by, ""))
+        rows = self.pending["ambassador_grant"]
+        rows.append((self.grant_count, user, granted_by, reason, granted_at, revoked_at, revoked_by, ""))
+        if len(rows) >= BATCH_ROWS:
+            self._full("ambassador_grant")
 
     def pulse(self, r: dict[str, Any], line: int) -> None:
-        user = self.users.ref(require(r, "user", line), line, "user")
+        user = self.users.ref(r.get("user"), line, "user")
         score = f.integer(r.get("score"), line, "score", 0, 10)
-        comment = text(r.get("comment"), line, "comment", f.REASON_MAX)
-        created_at = timestamp(require(r, "created_at", line), line, "created_at")
+        comment = r.get("comment")
+        comment = text(comment, line, "comment", f.REASON_MAX) if comment is not None else ""
+        created_at = timestamp(_required(r, "created_at", line), line, "created_at")
         self.pulse_count += 1
-        self._queue(self.b_pulse, (self.pulse_count, user, score, comment, created_at))
+        rows = self.pending["pulse"]
+        rows.append((self.pulse_count, user, score, comment, created_at))
+        if len(rows) >= BATCH_ROWS:
+            self._full("pulse")
 
 
-def _icon(slug: str) -> str:
-    from app.services.badges import RULES_BY_SLUG
+def _required(record: dict[str, Any], name: str, line: int) -> Any:
+    value = record.get(name)
+    if value is None:
+        raise DumpError(f"missing field '{name}'", line)
+    return value
 
-    rule = RULES_BY_SLUG.get(slug)
-    return rule.icon if rule is not None else "star"

@@ -125,7 +125,8 @@ def act_on_thread(session: SessionDep, user: CurrentUser, thread_id: int, action
 def circle_rules(session: SessionDep, user: CurrentUser, slug: str, read_only: FormStr = "",
                  slow_mode_seconds: FormStr = "0", hold_first_posts: FormStr = "0") -> Response:
     circle = circles.get_by_slug(session, slug)
-    access = permissions.require_card(permissions.circle_access(session, user, circle))
+    # Checked before the numbers are read: a non-member's bad form answers like a missing circle.
+    access = permissions.require_moderate(permissions.require_card(permissions.circle_access(session, user, circle)))
     try:
         moderation.set_circle_rules(session, access=access, by=user, read_only=bool(read_only),
                                     slow_mode_seconds=_int(slow_mode_seconds), hold_first_posts=_int(hold_first_posts))

@@ -169,6 +169,7 @@ class CircleWorld:
     circle: Circle
     card_marker: str  # in the name and description: public for a closed circle, not a secret one
     content_marker: str  # in titles, bodies, notes, request messages: members only
+    hidden_marker: str  # only in the hidden post: its circle's hosts and admins only
     member: User
     asker: User
     thread: Thread
@@ -222,7 +223,8 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
         thread = make_thread(db, circle, member, title=f"Thread {content} zebra", body=f"Opening {content} zebra.")
         opening = _opening_post(db, thread)
         reply = make_reply(db, thread, host, body=f"Reply {content} zebra.")
-        hidden_post = make_reply(db, thread, host, body=f"Hidden {content} zebra.")
+        hidden = f"xhidden{visibility}{salt}"
+        hidden_post = make_reply(db, thread, host, body=f"Hidden {content} {hidden} zebra.")
         hidden_post.hidden = True
         db.add(hidden_post)
         db.commit()
@@ -267,6 +269,7 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
             circle=circle,
             card_marker=card,
             content_marker=content,
+            hidden_marker=hidden,
             member=member,
             asker=asker,
             thread=thread,

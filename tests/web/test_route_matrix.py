@@ -5,6 +5,11 @@ the same 404 as for something that does not exist, and signed-out visitors askin
 thread, post or member page are redirected to sign-in. The routes are read from the app itself,
 so a route added later is walked too; a path parameter this file does not know fails the test
 until someone says below which object it names.
+
+For each route, each object it names is filled from a world (route_matrix_support.build_world)
+and asked twice: as the real object of the circle under test and as a missing one. The two
+answers must be the same once the URL is blanked out, and no answer may carry the circle's
+markers. ALLOWED lists, with the reason, the few answers that may legitimately differ.
 """
 
 import itertools
@@ -60,8 +65,8 @@ POST_ACTIONS = Param("value", lambda w, c: ["hide", "restore"])
 
 PATH_PARAMS: dict[str, Param] = {
     "thread_id": Param("circle", lambda w, c: [c.thread.id], MISSING_ID),
-    # A visible reply and a post a moderator hid.
-    "post_id": Param("circle", lambda w, c: [c.reply.id, c.hidden_post.id], MISSING_ID),
+    # A reply. (The post a moderator hid has its own walk, as a member who may read the circle.)
+    "post_id": Param("circle", lambda w, c: [c.reply.id], MISSING_ID),
     "membership_id": Param("circle", lambda w, c: [c.pending.id], MISSING_ID),
     "invite_id": Param("circle", lambda w, c: [c.invite.id], MISSING_ID),
     "code": Param("circle", lambda w, c: [c.invite.code], MISSING_CODE),
@@ -235,8 +240,13 @@ def _param_for(endpoint: Endpoint, name: str) -> Param:
     )
 
 
-def _slots(endpoint: Endpoint, world: World, cw: CircleWorld) -> list[Slot]:
-    slots = [Slot("path", n, p, p.targets(world, cw)) for n in endpoint.path_params for p in [_param_for(endpoint, n)]]
+def _slots(endpoint: Endpoint, world: World, cw: CircleWorld, overrides: dict[str, Param] | None = None) -> list[Slot]:
+    overrides = overrides or {}
+    slots = [
+        Slot("path", n, p, p.targets(world, cw))
+        for n in endpoint.path_params
+        for p in [overrides.get(n) or _param_for(endpoint, n)]
+    ]
     for name, required in endpoint.query_params:
         if name in QUERY_PARAMS:
             param = QUERY_PARAMS[name]
@@ -283,12 +293,13 @@ def _case(
     htmx: bool,
     visibility: str,
     in_circle: bool,
+    one_at_a_time: bool,
 ) -> Case:
     compared = any(slots[i].param.scope in COMPARED_SCOPES for i in swappable)
     missing_sets = [
         [s.param.missing if i in swappable else v for i, (s, v) in enumerate(zip(slots, values, strict=True))]
     ]
-    if compared and len(swappable) > 1:
+    if compared and len(swappable) > 1 and one_at_a_time:
         for i in swappable:  # and one object missing at a time
             missing_sets.append([slots[i].param.missing if j == i else v for j, v in enumerate(values)])
     return Case(
@@ -303,15 +314,26 @@ def _case(
 
 
 def build_cases(
-    endpoint: Endpoint, world: World, cw: CircleWorld, visibility: str, *, first_only: bool = False
+    endpoint: Endpoint,
+    world: World,
+    cw: CircleWorld,
+    visibility: str,
+    *,
+    first_only: bool = False,
+    fragments: bool = True,
+    overrides: dict[str, Param] | None = None,
 ) -> list[Case]:
-    """The requests of one endpoint for one circle; `first_only` keeps one per endpoint."""
-    slots = _slots(endpoint, world, cw)
+    """The requests of one endpoint for one circle; `first_only` keeps one per endpoint.
+
+    `fragments=False` (for visitors, who are sent to sign in before anything is looked up) asks
+    no htmx variant and compares with everything missing at once only.
+    """
+    slots = _slots(endpoint, world, cw, overrides)
     objects = [i for i, s in enumerate(slots) if s.param.scope != "value"]
     in_circle = any(s.param.scope == "circle" for s in slots)
     compared = any(s.param.scope in COMPARED_SCOPES for s in slots)
     # htmx asks for fragments: they must keep the secret as well as the pages.
-    htmx_too = compared and endpoint.is_safe and not endpoint.is_api and not first_only
+    htmx_too = compared and endpoint.is_safe and not endpoint.is_api and not first_only and fragments
     header_variants = (False, True) if htmx_too else (False,)
 
     def combinations(of: list[Slot]) -> list[tuple[Any, ...]]:
@@ -319,7 +341,7 @@ def build_cases(
         return every[:1] if first_only else every
 
     cases = [
-        _case(endpoint, slots, list(values), objects, htmx, visibility, in_circle)
+        _case(endpoint, slots, list(values), objects, htmx, visibility, in_circle, fragments)
         for values in combinations(slots)
         for htmx in header_variants
     ]
@@ -328,10 +350,10 @@ def build_cases(
     # missing one either.
     references = [i for i, s in enumerate(slots) if s.where != "path" and s.param.scope == "circle"]
     if references and any(s.where == "path" and s.param.scope != "value" for s in slots):
-        home = _slots(endpoint, world, world.circles["open"])
+        home = _slots(endpoint, world, world.circles["open"], overrides)
         mixed = [s if i in references else h for i, (s, h) in enumerate(zip(slots, home, strict=True))]
         cases += [
-            _case(endpoint, mixed, list(values), references, htmx, visibility, False)
+            _case(endpoint, mixed, list(values), references, htmx, visibility, False, fragments)
             for values in combinations(mixed)
             for htmx in header_variants
         ]
@@ -426,7 +448,10 @@ def test_nothing_inside_a_circle_answers_a_non_member(db, app, browser, visibili
         "host_elsewhere": lambda: Caller.signed_in(role, world.open_host),
     }[role]()
     endpoints = enumerate_endpoints(app)
-    cases = [case for endpoint in endpoints for case in build_cases(endpoint, world, cw, visibility)]
+    fragments = role != "visitor"
+    cases = [
+        case for endpoint in endpoints for case in build_cases(endpoint, world, cw, visibility, fragments=fragments)
+    ]
     if role == "host_elsewhere":
         # Its other writes (profile, password, pulse…) are the outsider's, already walked.
         cases = [case for case in cases if case.compared or case.endpoint.is_safe]
@@ -462,34 +487,89 @@ def test_nothing_inside_a_circle_answers_a_non_member(db, app, browser, visibili
         if (case.endpoint.method, case.endpoint.path) == ("GET", "/c/{slug}") and visibility == "secret":
             assert target.status == 404, f"a secret circle's card is missing to non-members\n{target.describe()}"
 
+    walked = len({(case.endpoint.method, case.endpoint.path) for case in cases})
     print(
-        f"\n[route matrix] {visibility}/{role}: {len(endpoints)} endpoints, {len(cases)} cases, "
+        f"\n[route matrix] {visibility}/{role}: {walked} of {len(endpoints)} endpoints, {len(cases)} cases, "
         f"{len(cases) + len(missing_answers)} requests"
     )
+
+
+def test_the_markers_show_to_those_who_may_see_them(db, app, browser) -> None:
+    """The controls of the matrix: a marker it never finds must be one that can be found."""
+    world = build_world(db, ("closed",))
+    cw = world.circles["closed"]
+    member = Caller.signed_in("member", cw.member)
+    host = Caller.signed_in("host", world.host)
+
+    def page(caller: Caller, url: str) -> str:
+        endpoint = Endpoint("GET", url, (), (), (), None, None)
+        answer = send(browser, caller, Request(endpoint, url))
+        assert answer.status == 200, answer.describe()
+        return answer.body.lower()
+
+    assert cw.content_marker in page(member, f"/t/{cw.thread.id}")
+    assert cw.content_marker in page(member, f"/api/v1/threads/{cw.thread.id}")
+    assert cw.card_marker in page(member, f"/c/{cw.circle.slug}")
+    assert cw.hidden_marker not in page(member, f"/t/{cw.thread.id}")
+    assert cw.hidden_marker in page(host, f"/t/{cw.thread.id}")
+
+
+def test_a_hidden_post_answers_a_member_who_does_not_moderate_like_a_missing_one(db, app, browser) -> None:
+    """DESIGN: hidden posts are shown only to the circle's hosts and admins (and their author)."""
+    world = build_world(db, ("closed",))
+    cw = world.circles["closed"]
+    caller = Caller.signed_in("member", cw.member)  # reads the circle; neither host nor the post's author
+    only_hidden = {"post_id": Param("circle", lambda w, c: [c.hidden_post.id], MISSING_ID)}
+    endpoints = enumerate_endpoints(app)
+    checked = 0
+    # Reads first: the hidden post's body shows on no page, fragment, search or API answer.
+    for endpoint in sorted(endpoints, key=lambda e: not e.is_safe):
+        if not endpoint.is_safe and "post_id" not in endpoint.path_params:
+            continue
+        for case in build_cases(endpoint, world, cw, "closed", overrides=only_hidden):
+            if case.allowed is not None and case.allowed.run_last:
+                continue
+            target = send(browser, caller, case.target)
+            checked += 1
+            _check_no_server_error(target)
+            assert cw.hidden_marker not in target.body.lower(), f"a hidden post shows\n{target.describe()}"
+            if "post_id" in endpoint.path_params:
+                missing = [send(browser, caller, request) for request in case.missing]
+                _check_same_as_missing(target, missing)
+    assert checked
 
 
 SWEEP_ROLES = ("admin", "host", "member")
 
 
-@pytest.mark.parametrize("role", SWEEP_ROLES)
-def test_no_route_answers_a_server_error(db, app, browser, role: str) -> None:
+def test_no_route_answers_a_server_error(db, app, browser) -> None:
     """Members, hosts and admins get no 5xx either (non-members are walked above).
 
-    Every read is asked in each of the three circles. Writes change the world, so each write is
-    asked once per role, in a circle that rotates with the role: over the three roles, every write
-    meets every circle.
+    Each route is asked once per role, in a circle that rotates with the role: over the three
+    roles, every route meets every circle. Reads go first, on the untouched world.
     """
     world = build_world(db)
-    users = {"admin": lambda c: world.admin, "host": lambda c: world.host, "member": lambda c: c.member}[role]
-    callers = {vis: Caller.signed_in(role, users(cw)) for vis, cw in world.circles.items()}
+    users = {
+        "admin": lambda cw: world.admin,
+        "host": lambda cw: world.host,
+        "member": lambda cw: cw.member,  # the member of the circle asked about
+    }
+    callers = {
+        (role, vis): Caller.signed_in(role, users[role](cw))
+        for role in SWEEP_ROLES
+        for vis, cw in world.circles.items()
+    }
     endpoints = enumerate_endpoints(app)
-    shift = SWEEP_ROLES.index(role)
-    plan: list[tuple[str, Case]] = []
-    for index, endpoint in enumerate(endpoints):
-        circles_for = VISIBILITIES if endpoint.is_safe else (VISIBILITIES[(index + shift) % 3],)
-        for vis in circles_for:
-            plan += [(vis, case) for case in build_cases(endpoint, world, world.circles[vis], vis, first_only=True)]
-    plan.sort(key=lambda item: not item[1].endpoint.is_safe)  # reads first, on the untouched world
-    for vis, case in plan:
-        _check_no_server_error(send(browser, callers[vis], case.target))
-    print(f"\n[route matrix] 5xx sweep as {role}: {len(endpoints)} endpoints, {len(plan)} requests")
+    reads: list[tuple[str, str, Case]] = []
+    writes: list[tuple[str, str, Case]] = []
+    for shift, role in enumerate(SWEEP_ROLES):
+        for index, endpoint in enumerate(endpoints):
+            vis = VISIBILITIES[(index + shift) % len(VISIBILITIES)]
+            cases = build_cases(endpoint, world, world.circles[vis], vis, first_only=True)
+            (reads if endpoint.is_safe else writes).extend((role, vis, case) for case in cases)
+    for role, vis, case in reads + writes:
+        _check_no_server_error(send(browser, callers[role, vis], case.target))
+    print(
+        f"\n[route matrix] 5xx sweep as {', '.join(SWEEP_ROLES)}: {len(endpoints)} endpoints, "
+        f"{len(reads) + len(writes)} requests"
+    )
