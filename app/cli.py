@@ -195,8 +195,7 @@ def import_(file: str = typer.Argument(..., help="Dump to read: .jsonl, .jsonl.g
         console.print(f"[red]{error}[/red]")
         console.print("Nothing was imported.")
         raise typer.Exit(1) from None
-    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in counts.items())
-    console.print(f"[green]Imported[/green] {summary or 'nothing'} in {time.perf_counter() - started:.1f} s.")
+    console.print(f"[green]Imported[/green] {_counted(counts) or 'nothing'} in {time.perf_counter() - started:.1f} s.")
 
 
 @app.command("export")
@@ -212,8 +211,7 @@ def export_(file: str = typer.Argument(..., help="Dump to write: .jsonl, .jsonl.
     with open_session(readonly=True) as session, open_target(file) as target:
         with console.status("Exporting…") if console.is_terminal else _nothing():
             counts = export(session, target)
-    summary = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in counts.items())
-    console.print(f"[green]Exported[/green] {summary} in {time.perf_counter() - started:.1f} s.")
+    console.print(f"[green]Exported[/green] {_counted(counts)} in {time.perf_counter() - started:.1f} s.")
 
 
 @app.command()
@@ -242,6 +240,12 @@ def _nothing():  # type: ignore[no-untyped-def]
     from contextlib import nullcontext
 
     return nullcontext()
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """`{"site": 1, "post": 3}` → "3 posts"."""
+    return ", ".join(f"{count:,} {kind.replace('_', ' ')}{'' if count == 1 else 's'}"
+                     for kind, count in counts.items() if kind != "site")
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ class Source:
 
 @contextmanager
 def open_source(path: str) -> Iterator[Source]:
-    raw: Any = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    # Standard input is buffered again so its first bytes can be peeked at (gzip or not).
+    raw: Any = io.BufferedReader(sys.stdin.buffer, BUFFER) if path == "-" else open(path, "rb")  # noqa: SIM115
     try:
         size = None if path == "-" else os.fstat(raw.fileno()).st_size
         stream: IO[bytes] = raw

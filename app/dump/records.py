@@ -143,7 +143,7 @@ class RecordHandlers:
         }
 
     def user(self, r: dict[str, Any], line: int) -> None:
-        username = text(r.get("username"), line, "username", 30, required=True)
+        username = text(r.get("username"), line, "username", 1_000, required=True)
         if f.USERNAME_RE.fullmatch(username) is None:
             raise DumpError(f"username: 3 to 30 characters of a-z, 0-9 and _ ({username!r})", line)
         if username in self.usernames:

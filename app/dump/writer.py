@@ -6,10 +6,13 @@ STDIN` per table through psycopg, left open for the whole section so the server 
 while the parser reads on. Both run on the session's own connection: one ROLLBACK undoes
 everything, schema changes included.
 
-Search: SQLite's per-row FTS trigger is ten times slower than one INSERT … SELECT, so it is
-dropped for the load and the index built at once (then the trigger is put back);
-PostgreSQL's trigger fills `search_vector` during the COPY, and the secondary indexes and
-constraints of the big tables are dropped and rebuilt afterwards, as pg_restore does.
+Search: the per-row triggers of app.migrations_support are several times slower than one
+set-based statement, so the import fills the search index itself when the posts are in:
+SQLite's FTS trigger is dropped for the load and put back; on PostgreSQL posts are copied
+into a temporary table, then inserted at once with their `search_vector` while the trigger
+is disabled. The expressions below mirror those triggers (a test compares the results).
+PostgreSQL's secondary indexes and constraints of the big tables are dropped for the load
+and rebuilt afterwards, as pg_restore does.
 """
 
 import json
@@ -32,6 +35,13 @@ SQLITE_FTS_FILL = (
     "CASE WHEN post.opening THEN thread.title ELSE '' END, post.body_md "
     "FROM post JOIN thread ON thread.id = post.thread_id ORDER BY post.id"
 )
+# Mirrors post_search_update() of app.migrations_support; the posts wait in PG_STAGING.
+PG_STAGING = "cercle_import_post"
+PG_SEARCH_TRIGGER = "post_search_biu"
+PG_SEARCH_VECTOR = (
+    "setweight(to_tsvector('simple', cercle_unaccent(coalesce(CASE WHEN p.opening THEN t.title END, ''))), 'A') "
+    "|| setweight(to_tsvector('simple', cercle_unaccent(p.body_md)), 'B')"
+)
 RENUMBER_CHUNK = 500
 
 
@@ -50,6 +60,7 @@ class DatabaseWriter:
         self._sqlite_cache_size: int | None = None
         self._fts_trigger: str | None = None
         self._rebuild: list[str] = []
+        self._staged = False
         if self.dialect == "postgresql":
             self._prepare_postgresql()
         else:
@@ -85,6 +96,12 @@ class DatabaseWriter:
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
             tables,
         ).all()
+        triggers = self.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'post'::regclass AND NOT tgisinternal"
+        ).scalars().all()
+        if list(triggers) == [PG_SEARCH_TRIGGER]:
+            self.execute(f"CREATE TEMPORARY TABLE {PG_STAGING} (LIKE post INCLUDING DEFAULTS) ON COMMIT DROP")
+            self._staged = True
         for table, name, definition, _kind in constraints:
             self.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for _table, name, definition in indexes:
@@ -105,8 +122,9 @@ class DatabaseWriter:
                 if self._copy_table != table:
                     self._end_copy()
                     names = ", ".join(f'"{name}"' for name in columns)
+                    target = PG_STAGING if table == "post" and self._staged else f'"{table}"'
                     self._cursor = self.raw.cursor()
-                    self._copy = self._cursor.copy(f'COPY "{table}" ({names}) FROM STDIN')
+                    self._copy = self._cursor.copy(f"COPY {target} ({names}) FROM STDIN")
                     self._copy_writer = self._copy.__enter__()
                     self._copy_table = table
                 write_row = self._copy_writer.write_row
@@ -122,6 +140,24 @@ class DatabaseWriter:
 
     def section_done(self, name: str) -> None:
         self._end_copy()
+        if name == "post":
+            self._fill_search()
+
+    def _fill_search(self) -> None:
+        self.progress("search index", 0)
+        if self._fts_trigger is not None:
+            self.execute(SQLITE_FTS_FILL)
+            self.execute(self._fts_trigger)
+            self._fts_trigger = None
+        if self._staged:
+            names = ", ".join(f'"{name}"' for name in COLUMNS["post"])
+            picked = ", ".join(f'p."{name}"' for name in COLUMNS["post"])
+            self.execute(f"ALTER TABLE post DISABLE TRIGGER {PG_SEARCH_TRIGGER}")
+            self.execute(f"INSERT INTO post ({names}, search_vector) SELECT {picked}, {PG_SEARCH_VECTOR} "
+                         f"FROM {PG_STAGING} AS p JOIN thread AS t ON t.id = p.thread_id ORDER BY p.id")
+            self.execute(f"ALTER TABLE post ENABLE TRIGGER {PG_SEARCH_TRIGGER}")
+            self.execute(f"DROP TABLE {PG_STAGING}")
+            self._staged = False
 
     def progress(self, kind: str, line: int) -> None:
         if self.on_progress is not None:
@@ -147,11 +183,8 @@ class DatabaseWriter:
 
     def finish(self, plan: Plan) -> None:
         self._end_copy()
-        self.progress("search index", plan.lines)
-        if self._fts_trigger is not None:
-            self.execute(SQLITE_FTS_FILL)
-            self.execute(self._fts_trigger)
-            self._fts_trigger = None
+        if self._fts_trigger is not None or self._staged:
+            self._fill_search()
         if self._rebuild:
             self.progress("indexes", plan.lines)
             for statement in self._rebuild:

@@ -1,6 +1,7 @@
 """Joining, asking, approving, leaving and removing: membership with its history."""
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from app import permissions
@@ -14,6 +15,12 @@ PAGE_SIZE = 50
 
 
 def refresh_member_count(session: Session, circle_id: int) -> None:
+    # The circle row is locked first, so the count below (a new statement, a new snapshot under
+    # PostgreSQL's READ COMMITTED) sees every join committed before it. Counted inside the
+    # UPDATE alone, two joins in the same instant each miss the other's row: the second UPDATE
+    # waits for the first's lock but keeps its older snapshot. NO KEY: memberships' foreign keys
+    # hold KEY SHARE locks on the row, which this must not wait for (nor deadlock with).
+    session.exec(select(Circle.id).where(col(Circle.id) == circle_id).with_for_update(key_share=True))
     active = (
         select(func.count())
         .where(Membership.circle_id == circle_id, Membership.state == "active")
@@ -57,8 +64,16 @@ def join(session: Session, *, circle: Circle, user: User) -> Membership:
         if access._removed:
             raise Forbidden(_("A host removed you from this circle; ask them to let you back in."))
         raise Forbidden(_("This circle is not open: ask to join it."))
-    membership = _activate(session, circle=circle, user=user, membership=access.membership)
-    session.commit()
+    try:
+        membership = _activate(session, circle=circle, user=user, membership=access.membership)
+        session.commit()
+    except IntegrityError:
+        # The same person's second request (a double click) joined in the same instant.
+        session.rollback()
+        joined = permissions.membership_of(session, user, circle)
+        if joined is None or joined.state != "active":
+            raise
+        return joined
     return membership
 
 

@@ -17,18 +17,21 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
 from app import db as app_db
 from app.models import Circle, Membership, Post, Reaction, ReadState, Thread, User
-from app.services import accounts
+from app.middleware import SESSION_COOKIE
+from app.security import csrf_token_for
+from app.services import accounts, memberships
 from tests.factories import PASSWORD, add_member, make_circle, make_thread, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,8 +120,8 @@ def start_server(db: Session, tmp_path: Path) -> Iterator[Any]:
 # Members as HTTP clients -------------------------------------------------------------------
 
 
-def cookie_client(base: str, username: str) -> httpx.Client:
-    """A browser-like client: signed in through /login, sending the CSRF header on writes."""
+def login_client(base: str, username: str) -> httpx.Client:
+    """A browser signing in through /login (anonymous CSRF token, then the session cookie)."""
     client = httpx.Client(base_url=base, timeout=60)
     page = client.get("/login")
     token = CSRF_RE.search(page.text)
@@ -126,10 +129,17 @@ def cookie_client(base: str, username: str) -> httpx.Client:
     response = client.post("/login", data={"username": username, "password": PASSWORD,
                                            "csrf_token": token.group(1)})
     assert response.status_code == 303, response.text[:500]
-    settings_page = client.get("/settings")
-    token = CSRF_RE.search(settings_page.text)
-    assert token and settings_page.status_code == 200
-    client.headers["X-CSRF-Token"] = token.group(1)
+    cookie = client.cookies.get(SESSION_COOKIE)
+    assert cookie
+    client.headers["X-CSRF-Token"] = csrf_token_for(cookie)
+    return client
+
+
+def cookie_client(base: str, session: Session, user: User) -> httpx.Client:
+    """A signed-in browser: the session cookie, and the CSRF token its pages carry as a header."""
+    started = accounts.start_session(session, user=user, user_agent="load test")
+    client = httpx.Client(base_url=base, timeout=60, cookies={SESSION_COOKIE: started.token})
+    client.headers["X-CSRF-Token"] = csrf_token_for(started.token)
     return client
 
 
@@ -139,8 +149,12 @@ def bearer_client(base: str, session: Session, user: User) -> httpx.Client:
 
 
 def members_as_clients(session: Session, base: str, users: list[User]) -> list[httpx.Client]:
-    return [cookie_client(base, u.username) if i % 2 == 0 else bearer_client(base, session, u)
-            for i, u in enumerate(users)]
+    """Half the members by session cookie + X-CSRF-Token header (some through /login), half by Bearer token."""
+    return [
+        bearer_client(base, session, u) if i % 2 else login_client(base, u.username) if i % 10 == 0
+        else cookie_client(base, session, u)
+        for i, u in enumerate(users)
+    ]
 
 
 @dataclass
@@ -246,7 +260,7 @@ def test_fifty_concurrent_writers_lose_nothing_and_counters_match(db, database_u
     with app_db.open_session() as session:
         lost = check_database(session, thread_id=thread.id, circle_id=circle.id, outcome=outcome,
                               user_ids=user_ids)
-    check_unread_counts(clients, thread_id=thread.id, slug=circle.slug, outcome=outcome, user_ids=user_ids)
+    check_unread_counts(clients, thread_id=thread.id, slug=circle.slug, outcome=outcome)
     for client in clients:
         client.close()
     print(f"[{kind}] {WRITERS} writers, {len(outcome.replies)} posts, {lost} lost, {outcome.server_errors} 5xx")
@@ -301,11 +315,12 @@ def check_database(session: Session, *, thread_id: int, circle_id: int, outcome:
     return len(lost)
 
 
-def check_unread_counts(clients: list[httpx.Client], *, thread_id: int, slug: str, outcome: Outcome,
-                        user_ids: list[int]) -> None:
-    """The API's unread count is what the writer has not seen: posts after its last reply."""
+def check_unread_counts(clients: list[httpx.Client], *, thread_id: int, slug: str, outcome: Outcome) -> None:
+    """The API's unread count is what each writer has not seen: the posts after its last reply."""
     last_number = len(outcome.replies) + 1
-    for index, client in enumerate(clients):
+
+    def check(index: int) -> None:
+        client = clients[index]
         listing = client.get(f"/api/v1/circles/{slug}/threads")
         assert listing.status_code == 200, listing.text[:300]
         row = next(t for t in listing.json() if t["id"] == thread_id)
@@ -315,6 +330,9 @@ def check_unread_counts(clients: list[httpx.Client], *, thread_id: int, slug: st
         assert client.post(f"/api/v1/threads/{thread_id}/read").status_code == 204
         listing = client.get(f"/api/v1/circles/{slug}/threads")
         assert next(t for t in listing.json() if t["id"] == thread_id)["unread"] == 0
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(check, range(len(clients))))
 
 
 def test_double_submitted_joins_are_one_membership(db, database_url, start_server):
@@ -343,3 +361,49 @@ def test_double_submitted_joins_are_one_membership(db, database_url, start_serve
         rows = session.exec(select(Membership.user_id).where(Membership.circle_id == circle.id)).all()
         assert sorted(rows) == sorted(u.id for u in users)
         assert session.get(Circle, circle.id).member_count == len(users)  # type: ignore[union-attr]
+
+
+def test_joins_committing_in_the_same_instant_are_all_counted(db, database_url):
+    """member_count stays exact when joins overlap: each transaction here is slow to commit.
+
+    On PostgreSQL, an UPDATE that waited for another's row lock keeps its older snapshot; a
+    count made inside it misses the other join. The circle row is locked before counting.
+    """
+    circle = make_circle(db, "crowd")
+    users = [make_user(db, f"joiner{i:02d}") for i in range(12)]
+    circle_id, user_ids = circle.id, [u.id for u in users]
+    engine = app_db.get_engine()
+
+    def linger(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CIRCLE SET MEMBER_COUNT"):
+            time.sleep(0.15)  # holds the lock a while before the commit: overlaps are certain
+
+    barrier = threading.Barrier(len(user_ids))
+    errors: list[BaseException] = []
+
+    def join(user_id: int) -> None:
+        try:
+            with app_db.open_session() as session:
+                barrier.wait(timeout=30)
+                memberships.join(session, circle=session.get(Circle, circle_id), user=session.get(User, user_id))
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    event.listen(engine, "after_cursor_execute", linger)
+    try:
+        threads = [threading.Thread(target=join, args=(user_id,)) for user_id in user_ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        event.remove(engine, "after_cursor_execute", linger)
+    assert not errors, errors[:3]
+    with app_db.open_session() as session:
+        active = session.exec(
+            select(func.count()).where(Membership.circle_id == circle_id, Membership.state == "active")
+        ).one()
+        count = session.get(Circle, circle_id).member_count  # type: ignore[union-attr]
+    print(f"\n{len(user_ids)} overlapping joins: member_count {count}, active memberships {active}")
+    assert active == len(user_ids)
+    assert count == active

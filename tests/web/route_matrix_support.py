@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.db import open_session
+from app.deps import get_admin, get_current_user
 from app.icons import ICONS
 from app.models import Circle, Invite, Membership, Notification, Post, Thread, User
 from app.security import csrf_token_for
@@ -46,6 +47,8 @@ class Endpoint:
     form_fields: tuple[str, ...]
     json_model: Any  # a pydantic model class for a JSON body, or None
     json_embed_name: str | None  # set when FastAPI expects {"name": {...}}
+    # "sign_in" or "admin" when a dependency refuses the caller before the route looks anything up
+    gate: str | None = None
 
     @property
     def is_api(self) -> bool:
@@ -84,6 +87,15 @@ def _unique(items: list[Any]) -> list[Any]:
     return list(seen.values())
 
 
+def _gate(dependant: Any) -> str | None:
+    calls = {d.call for d in _walk(dependant)}
+    if get_admin in calls:
+        return "admin"
+    if get_current_user in calls:
+        return "sign_in"
+    return None
+
+
 def enumerate_endpoints(app: FastAPI) -> list[Endpoint]:
     endpoints: list[Endpoint] = []
     for original, route in _route_contexts(app):
@@ -119,6 +131,7 @@ def enumerate_endpoints(app: FastAPI) -> list[Endpoint]:
                     form_fields=forms,
                     json_model=json_model,
                     json_embed_name=embed_name,
+                    gate=_gate(dependant),
                 )
             )
     return endpoints
