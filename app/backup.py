@@ -51,6 +51,14 @@ def backup(directory: Path) -> Path:
     return target
 
 
+def _has_schema() -> bool:
+    from sqlalchemy import inspect
+
+    from app.db import get_engine
+
+    return inspect(get_engine()).has_table("user")
+
+
 def restore(file: Path) -> str:
     """Restores a backup into the configured, empty database; says what it did."""
     from app.dump import import_dump
@@ -62,8 +70,10 @@ def restore(file: Path) -> str:
         if not url.startswith("sqlite"):
             raise ValueError("a .db backup restores into SQLite; for PostgreSQL restore a .jsonl.gz dump")
         target = sqlite_path(url)
-        with open_session() as session:
-            check_empty(session)
+        # On a new machine there is no database yet (or one without tables): nothing to protect.
+        if target.exists() and _has_schema():
+            with open_session() as session:
+                check_empty(session)
         from app.db import get_engine
 
         get_engine().dispose()
@@ -71,6 +81,11 @@ def restore(file: Path) -> str:
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(file, target)
         return f"copied {file} to {target}"
+    if not _has_schema():
+        # A new, empty database: the dump is imported into the current schema.
+        from app.cli import run_migrations
+
+        run_migrations()
     with open_source(str(file)) as source, open_session() as session:
         counts = import_dump(session, source.lines)
     return "imported " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items())

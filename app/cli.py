@@ -165,6 +165,9 @@ def kpis(
 
 
 
+PARALLEL_FROM_BYTES = 20_000_000
+
+
 @app.command("import")
 def import_(file: str = typer.Argument(..., help="Dump to read: .jsonl, .jsonl.gz, or - for standard input.")) -> None:
     """Import a community dump (DUMP-FORMAT.md) into an empty database: all or nothing."""
@@ -178,16 +181,17 @@ def import_(file: str = typer.Argument(..., help="Dump to read: .jsonl, .jsonl.g
 
     started = time.perf_counter()
     try:
-        with open_source(file) as source, open_session() as session:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[lines]:>12,} lines"),
-                          TimeElapsedColumn(), console=console, transient=True,
-                          disable=not console.is_terminal) as bar:
-                task = bar.add_task("Importing", total=source.size, lines=0)
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[lines]:>12,} lines"),
+                       TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+        with open_source(file) as source, open_session() as session, bar:
+            task = bar.add_task("Importing", total=source.size, lines=0)
 
-                def report(kind: str, line: int) -> None:
-                    bar.update(task, completed=source.position(), lines=line, description=f"Importing {kind}")
+            def report(kind: str, line: int) -> None:
+                bar.update(task, completed=source.position(), lines=line, description=f"Importing {kind}")
 
-                counts = import_dump(session, source.lines, progress=report)
+            # A big dump is parsed in a second process while this one writes.
+            parallel = source.size is None or source.size > PARALLEL_FROM_BYTES
+            counts = import_dump(session, source.lines, progress=report, parallel=parallel)
     except FileNotFoundError:
         console.print(f"[red]No such file: {file}[/red]")
         raise typer.Exit(1) from None
@@ -208,9 +212,9 @@ def export_(file: str = typer.Argument(..., help="Dump to write: .jsonl, .jsonl.
     from app.dump.files import open_target
 
     started = time.perf_counter()
-    with open_session(readonly=True) as session, open_target(file) as target:
-        with console.status("Exporting…") if console.is_terminal else _nothing():
-            counts = export(session, target)
+    status = console.status("Exporting…") if console.is_terminal else _nothing()
+    with open_session(readonly=True) as session, open_target(file) as target, status:
+        counts = export(session, target)
     console.print(f"[green]Exported[/green] {_counted(counts)} in {time.perf_counter() - started:.1f} s.")
 
 

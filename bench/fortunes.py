@@ -29,7 +29,7 @@ MESSAGES = [
     "A list is only as strong as its weakest link. — Donald Knuth",
     "Feature: A bug with seniority.",
     "Computers make very fast, very accurate mistakes.",
-    "<script>alert(\"This should not be displayed in a browser alert box.\");</script>",
+    '<script>alert("This should not be displayed in a browser alert box.");</script>',
     "フレームワークのベンチマーク",
 ]
 

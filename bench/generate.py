@@ -21,26 +21,127 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
-from typing import IO, Any
+from typing import IO
 
 DAY = 86_400
 HISTORY_DAYS = 400
 # One real argon2id hash (password "cercle-bench"): generated members can sign in.
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$cu59z1lLiRHC2JuzlrLWWg$a6VHgo4vJ135p9zE5E3z8PLfVscY2bpA96tZdIDRw44"
 
-FIRST = ["Camille", "Léa", "Hugo", "Chloé", "Lucas", "Manon", "Louis", "Inès", "Jules", "Emma", "Nathan", "Sarah",
-         "Théo", "Zoé", "Arthur", "Alice", "Paul", "Jade", "Victor", "Lina", "Sam", "Nina", "Tom", "Eva", "Noah",
-         "Rose", "Adam", "Mila", "Enzo", "Anna", "Kenji", "Amara", "Diego", "Priya", "Olek", "Maya", "Idris", "Yuki"]
-LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
-        "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Nakamura", "Okafor", "Rossi",
-        "Silva", "Novak", "Kowalski", "Haddad", "Schmidt"]
+FIRST = [
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Lucas",
+    "Manon",
+    "Louis",
+    "Inès",
+    "Jules",
+    "Emma",
+    "Nathan",
+    "Sarah",
+    "Théo",
+    "Zoé",
+    "Arthur",
+    "Alice",
+    "Paul",
+    "Jade",
+    "Victor",
+    "Lina",
+    "Sam",
+    "Nina",
+    "Tom",
+    "Eva",
+    "Noah",
+    "Rose",
+    "Adam",
+    "Mila",
+    "Enzo",
+    "Anna",
+    "Kenji",
+    "Amara",
+    "Diego",
+    "Priya",
+    "Olek",
+    "Maya",
+    "Idris",
+    "Yuki",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Nakamura",
+    "Okafor",
+    "Rossi",
+    "Silva",
+    "Novak",
+    "Kowalski",
+    "Haddad",
+    "Schmidt",
+]
 ASCII = str.maketrans("éèêëïîôöüç", "eeeeiioouc")
 
-TOPICS = ["espresso", "filter", "latte-art", "roasting", "grinders", "water", "beans", "cafe", "cold-brew", "tea",
-          "moka", "aeropress", "v60", "decaf", "origins", "milk", "equipment", "recipes", "travel", "events",
-          "sustainability", "brewing", "tasting", "barista", "home-setup"]
-ADJECTIVES = ["Espresso", "Slow", "Latte", "Home", "Café", "Origin", "Brew", "Roast", "Grind", "Bean", "Crema",
-              "Filter", "Cold", "Morning", "Tasting"]
+TOPICS = [
+    "espresso",
+    "filter",
+    "latte-art",
+    "roasting",
+    "grinders",
+    "water",
+    "beans",
+    "cafe",
+    "cold-brew",
+    "tea",
+    "moka",
+    "aeropress",
+    "v60",
+    "decaf",
+    "origins",
+    "milk",
+    "equipment",
+    "recipes",
+    "travel",
+    "events",
+    "sustainability",
+    "brewing",
+    "tasting",
+    "barista",
+    "home-setup",
+]
+ADJECTIVES = [
+    "Espresso",
+    "Slow",
+    "Latte",
+    "Home",
+    "Café",
+    "Origin",
+    "Brew",
+    "Roast",
+    "Grind",
+    "Bean",
+    "Crema",
+    "Filter",
+    "Cold",
+    "Morning",
+    "Tasting",
+]
 NOUNS = ["Lab", "Club", "Corner", "Circle", "Guild", "Collective", "Bar", "Workshop", "Society", "Room"]
 
 SENTENCES = [
@@ -95,27 +196,52 @@ MARKDOWN = [
     "Water & beans matter more than gear, *always*.",
     "### My setup\n\nA hand grinder, a V60 and a kettle with a thermometer.",
 ]
-TITLES = ["Which grinder for a first espresso setup?", "My shots run too fast", "Water recipe that changed everything",
-          "Share your morning ritual", "Light roast in a moka pot?", "Storing beans: freezer or not?",
-          "First crack timing", "Seasonal menu ideas", "Feedback wanted on the new blend", "Best milk for latte art",
-          "Cold brew ratios", "Cleaning routine for an espresso machine", "Recommend a hand grinder",
-          "Decaf that tastes like coffee?", "Travel brewing kit", "Tasting notes: washed vs natural",
-          "How do you dial in a new bag?", "Café owners: pricing filter coffee", "Roast date: how fresh is too fresh?",
-          "Introduce yourself!"]
-PULSE_COMMENTS = ["Love this community.", "More events please!", "The circles are great, search could be better.",
-                  "Friendly and helpful people.", "I would like more content from the roasters.",
-                  "Sometimes too quiet in my circle.", "Best coffee forum I know."]
-MANUAL_BADGES = [("founding-member", "Founding Member", "Was here from the very first weeks.", "gold"),
-                 ("recipe-master", "Recipe Master", "Shared recipes the whole circle uses.", "silver"),
-                 ("bug-hunter", "Bug Hunter", "Reported a problem that helped everyone.", "bronze")]
-AUTOMATIC_BADGES = [("first-post", "First Post", "Wrote a first post.", "bronze"),
-                    ("first-reply", "First Reply", "Answered someone for the first time.", "bronze"),
-                    ("helpful-5", "Helpful", "Received 5 “helpful” reactions.", "bronze"),
-                    ("helpful-25", "Very Helpful", "Received 25 “helpful” reactions.", "silver"),
-                    ("helpful-100", "Pillar", "Received 100 “helpful” reactions.", "gold"),
-                    ("recruiter-1", "Recruiter", "Invited someone who joined and posted.", "bronze"),
-                    ("regular", "Regular", "Active in 4 different weeks of the last 8.", "silver"),
-                    ("anniversary", "Anniversary", "A year in the community.", "gold")]
+TITLES = [
+    "Which grinder for a first espresso setup?",
+    "My shots run too fast",
+    "Water recipe that changed everything",
+    "Share your morning ritual",
+    "Light roast in a moka pot?",
+    "Storing beans: freezer or not?",
+    "First crack timing",
+    "Seasonal menu ideas",
+    "Feedback wanted on the new blend",
+    "Best milk for latte art",
+    "Cold brew ratios",
+    "Cleaning routine for an espresso machine",
+    "Recommend a hand grinder",
+    "Decaf that tastes like coffee?",
+    "Travel brewing kit",
+    "Tasting notes: washed vs natural",
+    "How do you dial in a new bag?",
+    "Café owners: pricing filter coffee",
+    "Roast date: how fresh is too fresh?",
+    "Introduce yourself!",
+]
+PULSE_COMMENTS = [
+    "Love this community.",
+    "More events please!",
+    "The circles are great, search could be better.",
+    "Friendly and helpful people.",
+    "I would like more content from the roasters.",
+    "Sometimes too quiet in my circle.",
+    "Best coffee forum I know.",
+]
+MANUAL_BADGES = [
+    ("founding-member", "Founding Member", "Was here from the very first weeks.", "gold"),
+    ("recipe-master", "Recipe Master", "Shared recipes the whole circle uses.", "silver"),
+    ("bug-hunter", "Bug Hunter", "Reported a problem that helped everyone.", "bronze"),
+]
+AUTOMATIC_BADGES = [
+    ("first-post", "First Post", "Wrote a first post.", "bronze"),
+    ("first-reply", "First Reply", "Answered someone for the first time.", "bronze"),
+    ("helpful-5", "Helpful", "Received 5 “helpful” reactions.", "bronze"),
+    ("helpful-25", "Very Helpful", "Received 25 “helpful” reactions.", "silver"),
+    ("helpful-100", "Pillar", "Received 100 “helpful” reactions.", "gold"),
+    ("recruiter-1", "Recruiter", "Invited someone who joined and posted.", "bronze"),
+    ("regular", "Regular", "Active in 4 different weeks of the last 8.", "silver"),
+    ("anniversary", "Anniversary", "A year in the community.", "gold"),
+]
 
 
 def esc(value: str) -> str:
@@ -130,7 +256,9 @@ class Clock:
         self.start = today - timedelta(days=days)
         self.days = days
         self.now = days * DAY - 1  # the end of yesterday: nothing in the future
-        self.day_text = [(self.start + timedelta(days=d)).isoformat() for d in range(days + 60)]  # expiries may be later
+        self.day_text = [
+            (self.start + timedelta(days=d)).isoformat() for d in range(days + 60)
+        ]  # expiries may be later
 
     def stamp(self, seconds: int) -> str:
         day, rest = divmod(seconds, DAY)
@@ -256,7 +384,7 @@ class Generator:
     def make_circles(self) -> None:
         rng, n = self.rng, self.circles
         self.circle_created = [0] + sorted(rng.randrange(0, 60 * DAY) for _ in range(n))
-        self.circle_weight = [0.0] + [1 / (rank ** 0.8) for rank in range(1, n + 1)]
+        self.circle_weight = [0.0] + [1 / (rank**0.8) for rank in range(1, n + 1)]
         self.visibility = [""] + [rng.choices(("open", "closed", "secret"), (6, 3, 1))[0] for _ in range(n)]
         self.visibility[1] = "open"
         self.circle_cumulative = list(accumulate(self.circle_weight))
@@ -287,8 +415,10 @@ class Generator:
                     self.invited_by[user] = inviter
         for user in range(1, self.members + 1):
             wanted = 1 + min(5, int(rng.expovariate(0.9)))
-            chosen = {1 + bisect_left(self.circle_cumulative[1:], rng.random() * self.circle_cumulative[-1])
-                      for _ in range(wanted)}
+            chosen = {
+                1 + bisect_left(self.circle_cumulative[1:], rng.random() * self.circle_cumulative[-1])
+                for _ in range(wanted)
+            }
             chosen.update(c for c in range(1, self.circles + 1) if user in self.hosts[c])
             if user <= 3:
                 chosen = set(range(1, self.circles + 1))
@@ -321,8 +451,10 @@ class Generator:
     def write(self, out: Output, report: Callable[[str], None]) -> None:
         stamp = self.clock.stamp
         out.add('{"type":"cercle-dump","version":1}')
-        out.add('{"type":"site","name":"Kayon Coffee Circles","description":"The community of Kayon Coffee '
-                'Roasters: small circles where coffee lovers help each other.","registration":"open"}')
+        out.add(
+            '{"type":"site","name":"Kayon Coffee Circles","description":"The community of Kayon Coffee '
+            'Roasters: small circles where coffee lovers help each other.","registration":"open"}'
+        )
         self.make_people()
         self.make_circles()
         self.make_memberships()
@@ -331,15 +463,19 @@ class Generator:
         for c in range(1, self.circles + 1):
             topic = TOPICS[(c - 1) % len(TOPICS)] + ("" if c <= len(TOPICS) else f"-{c}")
             name = f"{ADJECTIVES[c % len(ADJECTIVES)]} {NOUNS[c % len(NOUNS)]} {c}"
-            out.add(f'{{"type":"circle","id":{c},"slug":"{topic}","name":"{esc(name)}","description":"A circle '
-                    f'about {topic.replace("-", " ")}. **Be kind** and share what you learn.","visibility":'
-                    f'"{self.visibility[c]}","created_at":"{stamp(self.circle_created[c])}","created_by":1}}')
+            out.add(
+                f'{{"type":"circle","id":{c},"slug":"{topic}","name":"{esc(name)}","description":"A circle '
+                f'about {topic.replace("-", " ")}. **Be kind** and share what you learn.","visibility":'
+                f'"{self.visibility[c]}","created_at":"{stamp(self.circle_created[c])}","created_by":1}}'
+            )
         for i, (circle, by, made, expires, max_uses) in enumerate(self.invites, 1):
             line = f'{{"type":"invite","id":{i},' + (f'"circle":{circle},' if circle else "")
             line += f'"created_by":{by},"created_at":"{stamp(made)}","expires_at":"{stamp(expires)}"'
             out.add(line + (f',"max_uses":{max_uses}}}' if max_uses else "}"))
         for user, circle, role, joined, left, invite in self.memberships:
-            line = f'{{"type":"membership","user":{user},"circle":{circle},"role":"{role}","joined_at":"{stamp(joined)}"'
+            line = (
+                f'{{"type":"membership","user":{user},"circle":{circle},"role":"{role}","joined_at":"{stamp(joined)}"'
+            )
             if left is not None:
                 line += f',"left_at":"{stamp(left)}"'
             out.add(line + (f',"invite":{invite}}}' if invite else "}"))
@@ -360,14 +496,18 @@ class Generator:
             created = stamp(self.created[user])
             if user in self.deleted:
                 deleted = stamp(self.created[user] + rng.randrange(DAY, 30 * DAY))
-                out.add(f'{{"type":"user","id":{user},"username":"{name}","email":null,"created_at":"{created}",'
-                        f'"is_admin":false,"deleted_at":"{deleted}"}}')
+                out.add(
+                    f'{{"type":"user","id":{user},"username":"{name}","email":null,"created_at":"{created}",'
+                    f'"is_admin":false,"deleted_at":"{deleted}"}}'
+                )
                 continue
             display = esc(f"{FIRST[(user * 7) % len(FIRST)]} {LAST[(user * 2654435761 >> 9) % len(LAST)]}")
             if user <= 3:
                 display = "Kayon Team"
-            line = (f'{{"type":"user","id":{user},"username":"{name}","email":"{name}@example.com",'
-                    f'"display_name":"{display}","created_at":"{created}","is_admin":{"true" if user <= 2 else "false"}')
+            line = (
+                f'{{"type":"user","id":{user},"username":"{name}","email":"{name}@example.com",'
+                f'"display_name":"{display}","created_at":"{created}","is_admin":{"true" if user <= 2 else "false"}'
+            )
             if user <= 3 or rng.random() < 0.9:
                 line += f',"password_hash":"{PASSWORD_HASH}"'
             if rng.random() < 0.1:
@@ -404,8 +544,10 @@ class Generator:
             flags += ',"locked":true' if rng.random() < 0.01 else ""
             flags += ',"hidden":true' if rng.random() < 0.005 else ""
             title = titles[rng.randrange(len(titles))]
-            out.add(f'{{"type":"thread","id":{t},"circle":{circle},"author":{author},"title":"{title}",'
-                    f'"created_at":"{stamp(at)}"{flags}}}')
+            out.add(
+                f'{{"type":"thread","id":{t},"circle":{circle},"author":{author},"title":"{title}",'
+                f'"created_at":"{stamp(at)}"{flags}}}'
+            )
         # Per post, what reactions need: time, author, circle.
         self.post_time: list[int] = [0]
         self.post_author: list[int] = [0]
@@ -423,7 +565,9 @@ class Generator:
             self.first_post.setdefault(author, at)
             when = at
             for k in range(replies[t - 1]):
-                gap = int(rng.lognormvariate(8.5, 1.3)) if k == 0 else int(rng.expovariate(1 / (4 * 3600 * (1 + k / 4))))
+                gap = (
+                    int(rng.lognormvariate(8.5, 1.3)) if k == 0 else int(rng.expovariate(1 / (4 * 3600 * (1 + k / 4))))
+                )
                 when = min(when + 1 + gap, clock.now - (replies[t - 1] - k))
                 if when <= at:
                     when = at + 1 + k
@@ -455,15 +599,27 @@ class Generator:
                 body = f"@{self.usernames[other]} {body}"
         return body
 
-    def _post(self, out: Output, post_id: int, thread: int, author: int, at: int, circle: int, body: str,
-              opening: bool, reply_to: int = 0) -> None:
+    def _post(
+        self,
+        out: Output,
+        post_id: int,
+        thread: int,
+        author: int,
+        at: int,
+        circle: int,
+        body: str,
+        opening: bool,
+        reply_to: int = 0,
+    ) -> None:
         extra = f',"reply_to":{reply_to}' if reply_to else ""
         if not opening and self.rng.random() < 0.01:
             extra += ',"hidden":true'
         if self.rng.random() < 0.03:
             extra += f',"edited_at":"{self.clock.stamp(min(at + 600, self.clock.now))}"'
-        out.add(f'{{"type":"post","id":{post_id},"thread":{thread},"author":{author},"body":"{body}",'
-                f'"created_at":"{self.clock.stamp(at)}","opening":{"true" if opening else "false"}{extra}}}')
+        out.add(
+            f'{{"type":"post","id":{post_id},"thread":{thread},"author":{author},"body":"{body}",'
+            f'"created_at":"{self.clock.stamp(at)}","opening":{"true" if opening else "false"}{extra}}}'
+        )
         self.post_time.append(at)
         self.post_author.append(author)
         self.post_circle.append(circle)
@@ -486,7 +642,9 @@ class Generator:
                 if user is None or user == author or (user, kind) in done:
                     continue
                 done.add((user, kind))
-                out.add(f'{{"type":"reaction","post":{post},"user":{user},"kind":"{kind}","created_at":"{stamp(when)}"}}')
+                out.add(
+                    f'{{"type":"reaction","post":{post},"user":{user},"kind":"{kind}","created_at":"{stamp(when)}"}}'
+                )
                 if kind == "helpful":
                     self.helpful.setdefault(author, []).append(when)
 
@@ -514,8 +672,10 @@ class Generator:
         badges = AUTOMATIC_BADGES + MANUAL_BADGES
         for b, (slug, name, description, tier) in enumerate(badges, 1):
             automatic = "true" if b <= len(AUTOMATIC_BADGES) else "false"
-            out.add(f'{{"type":"badge","id":{b},"slug":"{slug}","name":"{esc(name)}","description":'
-                    f'"{esc(description)}","tier":"{tier}","automatic":{automatic}}}')
+            out.add(
+                f'{{"type":"badge","id":{b},"slug":"{slug}","name":"{esc(name)}","description":'
+                f'"{esc(description)}","tier":"{tier}","automatic":{automatic}}}'
+            )
         index = {slug: b for b, (slug, *_rest) in enumerate(badges, 1)}
 
         def award(slug: str, user: int, at: int, by: int | None = None, reason: str = "") -> None:
@@ -539,8 +699,11 @@ class Generator:
                 recruited[inviter] = min(recruited.get(inviter, now), self.first_post[user])
         for user, at in sorted(recruited.items()):
             award("recruiter-1", user, at + 1)
-        active = [u for u in range(1, self.members + 1) if self.active_until[u] >= now - 30 * DAY and
-                  u not in self.deleted and rng.random() < 0.3]
+        active = [
+            u
+            for u in range(1, self.members + 1)
+            if self.active_until[u] >= now - 30 * DAY and u not in self.deleted and rng.random() < 0.3
+        ]
         for user in active:
             award("regular", user, max(self.created[user] + DAY, now - rng.randrange(DAY, 50 * DAY)))
         for user in range(1, self.members + 1):
@@ -552,20 +715,28 @@ class Generator:
                     award(slug, user, self.created[user] + rng.randrange(DAY, 60 * DAY), 1, "Thank you!")
         # Ambassadors: the most active non-staff members; some lose the role, some get it back.
         staff = {1, 2, 3} | {h for hosts in self.hosts for h in hosts}
-        ranked = sorted((u for u in range(4, self.members + 1) if u not in staff and u not in self.deleted),
-                        key=lambda u: -self.weight[u])
+        ranked = sorted(
+            (u for u in range(4, self.members + 1) if u not in staff and u not in self.deleted),
+            key=lambda u: -self.weight[u],
+        )
         for user in ranked[: max(2, self.members // 200)]:
             at = min(now - DAY, self.created[user] + 30 * DAY + rng.randrange(0, 200 * DAY))
             if rng.random() < 0.15 and at + 2 * DAY < now:
                 end = rng.randrange(at + DAY, now)
-                out.add(f'{{"type":"ambassador_grant","user":{user},"granted_by":1,"reason":"Always helpful.",'
-                        f'"granted_at":"{stamp(at)}","revoked_at":"{stamp(end)}","revoked_by":1}}')
+                out.add(
+                    f'{{"type":"ambassador_grant","user":{user},"granted_by":1,"reason":"Always helpful.",'
+                    f'"granted_at":"{stamp(at)}","revoked_at":"{stamp(end)}","revoked_by":1}}'
+                )
                 if rng.random() < 0.5 and end + DAY < now:
-                    out.add(f'{{"type":"ambassador_grant","user":{user},"granted_by":2,"reason":"Welcome back.",'
-                            f'"granted_at":"{stamp(rng.randrange(end + 1, now))}"}}')
+                    out.add(
+                        f'{{"type":"ambassador_grant","user":{user},"granted_by":2,"reason":"Welcome back.",'
+                        f'"granted_at":"{stamp(rng.randrange(end + 1, now))}"}}'
+                    )
             else:
-                out.add(f'{{"type":"ambassador_grant","user":{user},"granted_by":1,"reason":"Always helpful.",'
-                        f'"granted_at":"{stamp(at)}"}}')
+                out.add(
+                    f'{{"type":"ambassador_grant","user":{user},"granted_by":1,"reason":"Always helpful.",'
+                    f'"granted_at":"{stamp(at)}"}}'
+                )
         comments = [esc(c) for c in PULSE_COMMENTS]
         for user in range(4, self.members + 1):
             if user in self.deleted or rng.random() > 0.15:
@@ -584,16 +755,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=1_000)
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20261127)
-    parser.add_argument("--today", type=date.fromisoformat, default=datetime.now(UTC).date(),
-                        help="the last day of the history (default: today, UTC)")
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=datetime.now(UTC).date(),
+        help="the last day of the history (default: today, UTC)",
+    )
     parser.add_argument("--out", default="-", help="file (.gz compresses) or - for standard output")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = Output(args.out)
 
     def report(stage: str) -> None:
-        print(f"  {stage}: {out.count + len(out.lines):,} lines, {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+        print(
+            f"  {stage}: {out.count + len(out.lines):,} lines, {time.perf_counter() - started:.1f} s", file=sys.stderr
+        )
 
     Generator(args.members, args.posts, args.seed, args.today).write(out, report)
     out.close()

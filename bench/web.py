@@ -105,13 +105,15 @@ fortunes.create_table()
 
 def bench_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "CERCLE_DATABASE_URL": url,
-        "CERCLE_ENV": "production",
-        "CERCLE_SECRET_KEY": "bench-secret-key-not-for-production",
-        "CERCLE_REPLIES_PER_10_MINUTES": "0",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "CERCLE_DATABASE_URL": url,
+            "CERCLE_ENV": "production",
+            "CERCLE_SECRET_KEY": "bench-secret-key-not-for-production",
+            "CERCLE_REPLIES_PER_10_MINUTES": "0",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -146,8 +148,9 @@ wrk.headers["HX-Request"] = "true"
 """
 
 
-def wrk(wrk_bin: str, url: str, *, duration: int, connections: int, headers: dict[str, str],
-        script: str | None = None) -> tuple[float, float, float]:
+def wrk(
+    wrk_bin: str, url: str, *, duration: int, connections: int, headers: dict[str, str], script: str | None = None
+) -> tuple[float, float, float]:
     command = [wrk_bin, "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -192,11 +195,18 @@ def _raw(client: httpx.Client, path: str) -> bytes:
 
 
 def fragment_bytes(base: str, thread_id: int, cookie: str, csrf: str) -> int:
-    headers = {"Accept-Encoding": "gzip", "Cookie": f"cercle_session={cookie}", "HX-Request": "true",
-               "X-CSRF-Token": csrf}
-    with httpx.Client(base_url=base, headers=headers, timeout=60) as client, client.stream(
-        "POST", f"/t/{thread_id}/reply", data={"body": "Measuring the size of an htmx reply."}
-    ) as response:
+    headers = {
+        "Accept-Encoding": "gzip",
+        "Cookie": f"cercle_session={cookie}",
+        "HX-Request": "true",
+        "X-CSRF-Token": csrf,
+    }
+    with (
+        httpx.Client(base_url=base, headers=headers, timeout=60) as client,
+        client.stream(
+            "POST", f"/t/{thread_id}/reply", data={"body": "Measuring the size of an htmx reply."}
+        ) as response,
+    ):
         return len(b"".join(response.iter_raw()))
 
 
@@ -205,10 +215,24 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
     env = bench_env(url)
     thread_id, circle_slug, post_count = (DATA / "http-target.txt").read_text().split()
     cercle_port, ceiling_port = free_port(), free_port()
-    cercle = start([PYTHON, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(cercle_port)], env,
-                   cercle_port)
-    ceiling = start([PYTHON, "-m", "uvicorn", "bench.fortunes:app", "--host", "127.0.0.1", "--port",
-                     str(ceiling_port), "--no-access-log"], env, ceiling_port)
+    cercle = start(
+        [PYTHON, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(cercle_port)], env, cercle_port
+    )
+    ceiling = start(
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "bench.fortunes:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ceiling_port),
+            "--no-access-log",
+        ],
+        env,
+        ceiling_port,
+    )
     lines = []
     try:
         base = f"http://127.0.0.1:{cercle_port}"
@@ -216,11 +240,17 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
         auth = {"Cookie": f"cercle_session={cookie}", "Accept-Encoding": "gzip"}
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA_POST + f'wrk.headers["X-CSRF-Token"] = "{csrf}"\n')
-        ceiling_rps, ceiling_p50, ceiling_p99 = wrk(wrk_bin, f"http://127.0.0.1:{ceiling_port}/fortunes",
-                                                    duration=duration, connections=connections,
-                                                    headers={"Accept-Encoding": "gzip"})
-        lines.append(f"{kind:<10} {'Fortunes (ceiling)':<26} {ceiling_rps:>9.0f} {1:>7.2f} {ceiling_p50:>8.1f} "
-                     f"{ceiling_p99:>8.1f}")
+        ceiling_rps, ceiling_p50, ceiling_p99 = wrk(
+            wrk_bin,
+            f"http://127.0.0.1:{ceiling_port}/fortunes",
+            duration=duration,
+            connections=connections,
+            headers={"Accept-Encoding": "gzip"},
+        )
+        lines.append(
+            f"{kind:<10} {'Fortunes (ceiling)':<26} {ceiling_rps:>9.0f} {1:>7.2f} {ceiling_p50:>8.1f} "
+            f"{ceiling_p99:>8.1f}"
+        )
         targets = [
             (f"thread page ({post_count} posts)", f"{base}/t/{thread_id}", None),
             ("circle page", f"{base}/c/{circle_slug}", None),
@@ -235,13 +265,16 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
                 headers = {"Cookie": f"cercle_session={admin_cookie}", "Accept-Encoding": "gzip"}
             else:
                 headers = auth
-            rps, p50, p99 = wrk(wrk_bin, target, duration=duration, connections=connections, headers=headers,
-                                script=lua)
+            rps, p50, p99 = wrk(
+                wrk_bin, target, duration=duration, connections=connections, headers=headers, script=lua
+            )
             lines.append(f"{kind:<10} {label:<26} {rps:>9.1f} {rps / ceiling_rps:>7.2f} {p50:>8.1f} {p99:>8.1f}")
         lines.append(f"{kind:<10} peak RSS of the Cercle process: {peak_rss_mb(cercle.pid):.0f} MB")
-        lines.append(f"{kind:<10} first visit of the thread page: {first_visit_bytes(base, f'/t/{thread_id}', cookie) / 1024:.1f} KB"
-                     f" (HTML + CSS + JS, gzip); htmx reply fragment: "
-                     f"{fragment_bytes(base, int(thread_id), cookie, csrf)} bytes")
+        lines.append(
+            f"{kind:<10} first visit of the thread page: {first_visit_bytes(base, f'/t/{thread_id}', cookie) / 1024:.1f} KB"
+            f" (HTML + CSS + JS, gzip); htmx reply fragment: "
+            f"{fragment_bytes(base, int(thread_id), cookie, csrf)} bytes"
+        )
         lines.append(f"{kind:<10} thread page p99 / ceiling p99: {_p99_ratio(lines, ceiling_p99):.1f}×")
     finally:
         for process in (cercle, ceiling):
@@ -282,8 +315,10 @@ def main() -> None:
     options = parser.parse_args()
     wrk_bin = ensure_wrk()
     dump = dump_path(options.members, options.posts)
-    print(f"\nCercle HTTP benchmark — {options.members:,} members, {options.posts:,} posts, "
-          f"{options.duration}s × {options.connections} connections per page, 1 process\n")
+    print(
+        f"\nCercle HTTP benchmark — {options.members:,} members, {options.posts:,} posts, "
+        f"{options.duration}s × {options.connections} connections per page, 1 process\n"
+    )
     results = []
     for kind in options.databases.split(","):
         results += bench_database(kind, dump, wrk_bin, options.duration, options.connections)

@@ -75,8 +75,6 @@ class KpiPage:
     start: date
     end: date
     circle: Circle | None
-    circles: list[Circle]
-    site_allowed: bool
     data: dict[str, Any]
     previous: dict[str, Any]
     headline: list[dict[str, Any]] = field(default_factory=list)
@@ -141,7 +139,7 @@ def _headline_cards(
 
 
 def build_page(
-    session: Session, *, viewer: User, start: str | None, end: str | None, days: str | None, circle: Circle | None
+    session: Session, *, start: str | None, end: str | None, days: str | None, circle: Circle | None
 ) -> KpiPage:
     start_day, end_day = period_from(start, end, days=days)
     data = report(session, start=start_day, end=end_day, circle=circle)
@@ -152,8 +150,6 @@ def build_page(
         start=start_day,
         end=end_day,
         circle=circle,
-        circles=kpi_circles(session, viewer=viewer),
-        site_allowed=viewer.is_admin,
         data=data,
         previous=previous,
     )

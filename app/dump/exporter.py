@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.dump.format import HEADER_TYPE, TYPES, VERSION, iso
@@ -54,7 +54,7 @@ def export(session: Session, out_stream: IO[str], progress: Progress | None = No
     return {name: count for name, count in counts.items() if count}
 
 
-def _rows(session: Session, statement: Select[Any]) -> Iterator[Any]:
+def _rows(session: Session, statement: Any) -> Iterator[Any]:
     yield from session.execute(statement.execution_options(yield_per=CHUNK))
 
 
@@ -67,69 +67,141 @@ def _optional(record: dict[str, Any], **values: Any) -> dict[str, Any]:
 
 def _records(session: Session) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
     config = site.load(session)
-    yield "site", iter([_optional({"type": "site", "name": config.name}, description=config.description)
-                        | {"registration": config.registration}])
-    yield "user", _users(session)
-    yield "circle", (
-        _optional({"type": "circle", "id": c.id, "slug": c.slug, "name": c.name}, description=c.description_md)
-        | {"visibility": c.visibility, "created_at": iso(c.created_at), "created_by": c.created_by_id}
-        for (c,) in _rows(session, select(Circle).order_by(col(Circle.id)))
+    yield (
+        "site",
+        iter(
+            [
+                _optional({"type": "site", "name": config.name}, description=config.description)
+                | {"registration": config.registration}
+            ]
+        ),
     )
-    yield "invite", (
-        _optional({"type": "invite", "id": i.id}, circle=i.circle_id)
-        | _optional({"created_by": i.created_by_id, "created_at": iso(i.created_at)},
-                    expires_at=iso(i.expires_at), max_uses=i.max_uses)
-        for (i,) in _rows(session, select(Invite).order_by(col(Invite.id)))
+    yield "user", _users(session)
+    yield (
+        "circle",
+        (
+            _optional({"type": "circle", "id": c.id, "slug": c.slug, "name": c.name}, description=c.description_md)
+            | {"visibility": c.visibility, "created_at": iso(c.created_at), "created_by": c.created_by_id}
+            for (c,) in _rows(session, select(Circle).order_by(col(Circle.id)))
+        ),
+    )
+    yield (
+        "invite",
+        (
+            _optional({"type": "invite", "id": i.id}, circle=i.circle_id)
+            | _optional(
+                {"created_by": i.created_by_id, "created_at": iso(i.created_at)},
+                expires_at=iso(i.expires_at),
+                max_uses=i.max_uses,
+            )
+            for (i,) in _rows(session, select(Invite).order_by(col(Invite.id)))
+        ),
     )
     yield "membership", _memberships(session)
-    yield "thread", (
-        _optional({"type": "thread", "id": t.id, "circle": t.circle_id, "author": t.author_id, "title": t.title,
-                   "created_at": iso(t.created_at)}, pinned=t.pinned, locked=t.locked, hidden=t.hidden)
-        for (t,) in _rows(session, select(Thread).order_by(col(Thread.id)))
+    yield (
+        "thread",
+        (
+            _optional(
+                {
+                    "type": "thread",
+                    "id": t.id,
+                    "circle": t.circle_id,
+                    "author": t.author_id,
+                    "title": t.title,
+                    "created_at": iso(t.created_at),
+                },
+                pinned=t.pinned,
+                locked=t.locked,
+                hidden=t.hidden,
+            )
+            for (t,) in _rows(session, select(Thread).order_by(col(Thread.id)))
+        ),
     )
     yield "post", _posts(session)
-    yield "reaction", (
-        {"type": "reaction", "post": post_id, "user": user_id, "kind": kind, "created_at": iso(created_at)}
-        for post_id, user_id, kind, created_at in _rows(session, select(
-            Reaction.post_id, Reaction.user_id, Reaction.kind, Reaction.created_at).order_by(col(Reaction.id)))
+    yield (
+        "reaction",
+        (
+            {"type": "reaction", "post": post_id, "user": user_id, "kind": kind, "created_at": iso(created_at)}
+            for post_id, user_id, kind, created_at in _rows(
+                session,
+                select(
+                    col(Reaction.post_id), col(Reaction.user_id), col(Reaction.kind), col(Reaction.created_at)
+                ).order_by(col(Reaction.id)),
+            )
+        ),
     )
-    yield "visit", (
-        _optional({"type": "visit", "user": user_id, "day": day.isoformat()}, circle=circle_id)
-        for user_id, day, circle_id in _rows(session, select(
-            Visit.user_id, Visit.day, Visit.circle_id).order_by(col(Visit.id)))
+    yield (
+        "visit",
+        (
+            _optional({"type": "visit", "user": user_id, "day": day.isoformat()}, circle=circle_id)
+            for user_id, day, circle_id in _rows(
+                session, select(col(Visit.user_id), col(Visit.day), col(Visit.circle_id)).order_by(col(Visit.id))
+            )
+        ),
     )
-    yield "badge", (
-        {"type": "badge", "id": b.id, "slug": b.slug, "name": b.name, "description": b.description,
-         "tier": b.tier, "automatic": b.automatic}
-        for (b,) in _rows(session, select(Badge).order_by(col(Badge.id)))
+    yield (
+        "badge",
+        (
+            {
+                "type": "badge",
+                "id": b.id,
+                "slug": b.slug,
+                "name": b.name,
+                "description": b.description,
+                "tier": b.tier,
+                "automatic": b.automatic,
+            }
+            for (b,) in _rows(session, select(Badge).order_by(col(Badge.id)))
+        ),
     )
     # The format has no revocation for awards: a revoked badge is not carried over.
-    yield "badge_award", (
-        _optional({"type": "badge_award", "badge": a.badge_id, "user": a.user_id},
-                  awarded_by=a.awarded_by_id, reason=a.reason) | {"created_at": iso(a.created_at)}
-        for (a,) in _rows(session, select(BadgeAward).where(col(BadgeAward.revoked_at).is_(None))
-                          .order_by(col(BadgeAward.id)))
+    yield (
+        "badge_award",
+        (
+            _optional(
+                {"type": "badge_award", "badge": a.badge_id, "user": a.user_id},
+                awarded_by=a.awarded_by_id,
+                reason=a.reason,
+            )
+            | {"created_at": iso(a.created_at)}
+            for (a,) in _rows(
+                session, select(BadgeAward).where(col(BadgeAward.revoked_at).is_(None)).order_by(col(BadgeAward.id))
+            )
+        ),
     )
-    yield "ambassador_grant", (
-        _optional({"type": "ambassador_grant", "user": g.user_id, "granted_by": g.granted_by_id}, reason=g.reason)
-        | _optional({"granted_at": iso(g.granted_at)}, revoked_at=iso(g.revoked_at), revoked_by=g.revoked_by_id)
-        for (g,) in _rows(session, select(AmbassadorGrant).order_by(col(AmbassadorGrant.id)))
+    yield (
+        "ambassador_grant",
+        (
+            _optional({"type": "ambassador_grant", "user": g.user_id, "granted_by": g.granted_by_id}, reason=g.reason)
+            | _optional({"granted_at": iso(g.granted_at)}, revoked_at=iso(g.revoked_at), revoked_by=g.revoked_by_id)
+            for (g,) in _rows(session, select(AmbassadorGrant).order_by(col(AmbassadorGrant.id)))
+        ),
     )
-    yield "pulse", (
-        _optional({"type": "pulse", "user": p.user_id, "score": p.score}, comment=p.comment)
-        | {"created_at": iso(p.created_at)}
-        for (p,) in _rows(session, select(Pulse).order_by(col(Pulse.id)))
+    yield (
+        "pulse",
+        (
+            _optional({"type": "pulse", "user": p.user_id, "score": p.score}, comment=p.comment)
+            | {"created_at": iso(p.created_at)}
+            for (p,) in _rows(session, select(Pulse).order_by(col(Pulse.id)))
+        ),
     )
 
 
 def _users(session: Session) -> Iterator[dict[str, Any]]:
     for (u,) in _rows(session, select(User).order_by(col(User.id))):
-        record = _optional({"type": "user", "id": u.id, "username": u.username, "email": u.email},
-                           display_name=u.display_name)
+        record = _optional(
+            {"type": "user", "id": u.id, "username": u.username, "email": u.email}, display_name=u.display_name
+        )
         record["created_at"] = iso(u.created_at)
         record["is_admin"] = u.is_admin
-        yield _optional(record, password_hash=u.password_hash, bio=u.bio_md, invited_by=u.invited_by_id,
-                        invite=u.invite_id, deleted_at=iso(u.deleted_at))
+        yield _optional(
+            record,
+            password_hash=u.password_hash,
+            bio=u.bio_md,
+            invited_by=u.invited_by_id,
+            invite=u.invite_id,
+            deleted_at=iso(u.deleted_at),
+        )
 
 
 def _memberships(session: Session) -> Iterator[dict[str, Any]]:
@@ -139,18 +211,46 @@ def _memberships(session: Session) -> Iterator[dict[str, Any]]:
         left_at = None if m.state == "active" else m.left_at
         if m.state != "active" and left_at is None:
             continue
-        yield _optional({"type": "membership", "user": m.user_id, "circle": m.circle_id, "role": m.role,
-                         "joined_at": iso(m.joined_at)}, left_at=iso(left_at), invite=m.invite_id)
+        yield _optional(
+            {
+                "type": "membership",
+                "user": m.user_id,
+                "circle": m.circle_id,
+                "role": m.role,
+                "joined_at": iso(m.joined_at),
+            },
+            left_at=iso(left_at),
+            invite=m.invite_id,
+        )
 
 
 def _posts(session: Session) -> Iterator[dict[str, Any]]:
     statement = select(
-        Post.id, Post.thread_id, Post.author_id, Post.body_md, Post.created_at, Post.opening, Post.reply_to_id,
-        Post.edited_at, Post.hidden, Post.deleted_at,
+        col(Post.id),
+        col(Post.thread_id),
+        col(Post.author_id),
+        col(Post.body_md),
+        col(Post.created_at),
+        col(Post.opening),
+        col(Post.reply_to_id),
+        col(Post.edited_at),
+        col(Post.hidden),
+        col(Post.deleted_at),
     ).order_by(col(Post.id))
     for post_id, thread_id, author_id, body, created_at, opening, reply_to, edited_at, hidden, deleted_at in _rows(
         session, statement
     ):
-        yield _optional({"type": "post", "id": post_id, "thread": thread_id, "author": author_id, "body": body,
-                         "created_at": iso(created_at), "opening": opening},
-                        reply_to=reply_to, edited_at=iso(edited_at), hidden=hidden or deleted_at is not None)
+        yield _optional(
+            {
+                "type": "post",
+                "id": post_id,
+                "thread": thread_id,
+                "author": author_id,
+                "body": body,
+                "created_at": iso(created_at),
+                "opening": opening,
+            },
+            reply_to=reply_to,
+            edited_at=iso(edited_at),
+            hidden=hidden or deleted_at is not None,
+        )

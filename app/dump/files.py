@@ -31,7 +31,7 @@ def open_source(path: str) -> Iterator[Source]:
     raw: Any = io.BufferedReader(sys.stdin.buffer, BUFFER) if path == "-" else open(path, "rb")  # noqa: SIM115
     try:
         size = None if path == "-" else os.fstat(raw.fileno()).st_size
-        stream: IO[bytes] = raw
+        stream: Any = raw
         if path.endswith(".gz") or (path == "-" and _gzip_magic(raw)):
             stream = io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), BUFFER)  # type: ignore[arg-type]
         elif path != "-":
@@ -55,8 +55,8 @@ def open_target(path: str) -> Iterator[IO[str]]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    raw: IO[bytes] = gzip.open(path, "wb", compresslevel=6) if path.endswith(".gz") else open(path, "wb", BUFFER)  # noqa: SIM115
-    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")  # type: ignore[type-var]
+    raw: Any = gzip.open(path, "wb", compresslevel=6) if path.endswith(".gz") else open(path, "wb", BUFFER)  # noqa: SIM115
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
     try:
         yield text
     finally:

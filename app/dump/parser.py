@@ -64,7 +64,7 @@ class Parser(RecordHandlers):
                 gc.enable()
 
     def _run(self, lines: Iterable[str | bytes]) -> Plan:
-        scan = make_scanner(json.JSONDecoder())
+        scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # json.loads without its wrapping
         sink = self.sink
         header_seen = False
         line = 0

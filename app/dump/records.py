@@ -22,23 +22,86 @@ TIER_RANK = {"bronze": 1, "silver": 2, "gold": 3}
 KIND_INDEX = {kind: index for index, kind in enumerate(f.REACTION_KINDS)}
 
 COLUMNS = {
-    "user": ("id", "username", "email", "display_name", "password_hash", "bio_md", "bio_html", "is_admin",
-             "created_at", "deleted_at", "invited_by_id"),
-    "circle": ("id", "slug", "name", "description_md", "description_html", "visibility", "member_invites",
-               "created_at", "created_by_id", "member_count"),
+    "user": (
+        "id",
+        "username",
+        "email",
+        "display_name",
+        "password_hash",
+        "bio_md",
+        "bio_html",
+        "is_admin",
+        "created_at",
+        "deleted_at",
+        "invited_by_id",
+    ),
+    "circle": (
+        "id",
+        "slug",
+        "name",
+        "description_md",
+        "description_html",
+        "visibility",
+        "member_invites",
+        "created_at",
+        "created_by_id",
+        "member_count",
+    ),
     "invite": ("id", "code", "circle_id", "created_by_id", "created_at", "expires_at", "max_uses", "uses", "note"),
-    "membership": ("id", "user_id", "circle_id", "role", "state", "requested_at", "request_message", "joined_at",
-                   "left_at", "invite_id", "invited_by_id"),
-    "thread": ("id", "circle_id", "author_id", "title", "created_at", "last_post_at", "reply_count", "post_count",
-               "last_number", "pinned", "locked", "hidden"),
-    "post": ("id", "thread_id", "number", "author_id", "body_md", "body_html", "opening", "reply_to_id",
-             "created_at", "edited_at", "hidden"),
+    "membership": (
+        "id",
+        "user_id",
+        "circle_id",
+        "role",
+        "state",
+        "requested_at",
+        "request_message",
+        "joined_at",
+        "left_at",
+        "invite_id",
+        "invited_by_id",
+    ),
+    "thread": (
+        "id",
+        "circle_id",
+        "author_id",
+        "title",
+        "created_at",
+        "last_post_at",
+        "reply_count",
+        "post_count",
+        "last_number",
+        "pinned",
+        "locked",
+        "hidden",
+    ),
+    "post": (
+        "id",
+        "thread_id",
+        "number",
+        "author_id",
+        "body_md",
+        "body_html",
+        "opening",
+        "reply_to_id",
+        "created_at",
+        "edited_at",
+        "hidden",
+    ),
     "reaction": ("id", "post_id", "user_id", "kind", "created_at"),
     "visit": ("id", "user_id", "day", "circle_id", "scope"),
     "badge": ("id", "slug", "name", "description", "tier", "icon", "automatic", "created_at"),
     "badge_award": ("id", "badge_id", "user_id", "awarded_by_id", "reason", "created_at"),
-    "ambassador_grant": ("id", "user_id", "granted_by_id", "reason", "granted_at", "revoked_at", "revoked_by_id",
-                         "revoke_reason"),
+    "ambassador_grant": (
+        "id",
+        "user_id",
+        "granted_by_id",
+        "reason",
+        "granted_at",
+        "revoked_at",
+        "revoked_by_id",
+        "revoke_reason",
+    ),
     "pulse": ("id", "user_id", "score", "comment", "created_at"),
 }
 
@@ -75,8 +138,9 @@ class Ids:
                 raise DumpError(f"missing field '{name}'", line)
             new_id = self.new.get(key_of(value, line, name))
             if new_id is None:
-                raise DumpError(f"{name}: unknown {self.label} {value!r} (a record may only refer to earlier ones)",
-                                line)
+                raise DumpError(
+                    f"{name}: unknown {self.label} {value!r} (a record may only refer to earlier ones)", line
+                )
         return new_id
 
     def optional(self, value: Any, line: int, name: str) -> int | None:
@@ -185,8 +249,21 @@ class RecordHandlers:
         if invite is not None:
             self.user_invites.append((line, new_id, invite))
         rows = self.pending["user"]
-        rows.append((new_id, username, email, display_name, password_hash, bio, render(bio) if bio else "",
-                     is_admin, created_at, deleted_at, invited_by))
+        rows.append(
+            (
+                new_id,
+                username,
+                email,
+                display_name,
+                password_hash,
+                bio,
+                render(bio) if bio else "",
+                is_admin,
+                created_at,
+                deleted_at,
+                invited_by,
+            )
+        )
         if len(rows) >= BATCH_ROWS:
             self._full("user")
 
@@ -205,8 +282,20 @@ class RecordHandlers:
         created_by = self.users.ref(r.get("created_by"), line, "created_by")
         new_id = self.circles.add(r.get("id"), line)
         self.slugs[slug] = line
-        self.pending["circle"].append((new_id, slug, name, description, render(description) if description else "",
-                                       visibility, True, created_at, created_by, 0))
+        self.pending["circle"].append(
+            (
+                new_id,
+                slug,
+                name,
+                description,
+                render(description) if description else "",
+                visibility,
+                True,
+                created_at,
+                created_by,
+                0,
+            )
+        )
 
     def invite(self, r: dict[str, Any], line: int) -> None:
         circle = self.circles.optional(r.get("circle"), line, "circle")
@@ -251,13 +340,29 @@ class RecordHandlers:
             self.invite_uses[invite] += 1
         pair = -(user << 32 | circle)
         if pair in self.pairs:
-            raise DumpError(f"duplicate membership of user {r['user']!r} in circle {r['circle']!r} "
-                            f"(first on line {self.pairs[pair]})", line)
+            raise DumpError(
+                f"duplicate membership of user {r['user']!r} in circle {r['circle']!r} "
+                f"(first on line {self.pairs[pair]})",
+                line,
+            )
         self.pairs[pair] = line
         self.membership_count += 1
         rows = self.pending["membership"]
-        rows.append((self.membership_count, user, circle, role, "active" if left_at is None else "left", joined_at,
-                     "", joined_at, left_at, invite, invited_by))
+        rows.append(
+            (
+                self.membership_count,
+                user,
+                circle,
+                role,
+                "active" if left_at is None else "left",
+                joined_at,
+                "",
+                joined_at,
+                left_at,
+                invite,
+                invited_by,
+            )
+        )
         if len(rows) >= BATCH_ROWS:
             self._full("membership")
 
@@ -295,8 +400,9 @@ class RecordHandlers:
         opening = r.get("opening")
         if opening is True:
             if self.thread_opening[thread]:
-                raise DumpError(f"thread {r['thread']!r} already has an opening post "
-                                f"(line {self.thread_opening[thread]})", line)
+                raise DumpError(
+                    f"thread {r['thread']!r} already has an opening post (line {self.thread_opening[thread]})", line
+                )
             if author != self.thread_author[thread]:
                 raise DumpError("an opening post must be by its thread's author", line)
             if created_at != self.thread_created[thread]:
@@ -327,8 +433,9 @@ class RecordHandlers:
         else:
             self.thread_latest[thread] = created_at
         rows = self.pending["post"]
-        rows.append((new_id, thread, number, author, body, render(body), opening, reply_to, created_at, edited_at,
-                     hidden))
+        rows.append(
+            (new_id, thread, number, author, body, render(body), opening, reply_to, created_at, edited_at, hidden)
+        )
         if len(rows) >= BATCH_ROWS:
             self._full("post")
 
@@ -362,8 +469,10 @@ class RecordHandlers:
             circle = self.circles.ref(circle, line, "circle")
         unique = (user << 24 | (circle or 0)) << 24 | day_index
         if unique in self.seen:
-            raise DumpError(f"duplicate visit of user {r['user']!r} on {day}"
-                            + (f" to circle {r['circle']!r}" if circle else ""), line)
+            raise DumpError(
+                f"duplicate visit of user {r['user']!r} on {day}" + (f" to circle {r['circle']!r}" if circle else ""),
+                line,
+            )
         self.seen.add(unique)
         self.visit_count += 1
         rows = self.pending["visit"]
@@ -397,8 +506,10 @@ class RecordHandlers:
         created_at = timestamp(_required(r, "created_at", line), line, "created_at")
         pair = user << 32 | badge
         if pair in self.pairs:
-            raise DumpError(f"duplicate award of badge {r['badge']!r} to user {r['user']!r} "
-                            f"(first on line {self.pairs[pair]})", line)
+            raise DumpError(
+                f"duplicate award of badge {r['badge']!r} to user {r['user']!r} (first on line {self.pairs[pair]})",
+                line,
+            )
         self.pairs[pair] = line
         self.award_count += 1
         # The profile shows the best tier, the latest award breaking ties (as badges.refresh_best_badge).
@@ -421,8 +532,11 @@ class RecordHandlers:
             if revoked_by is not None:
                 raise DumpError("revoked_by without revoked_at", line)
             if user in self.open_grants:
-                raise DumpError(f"user {r['user']!r} already holds an unrevoked ambassador grant "
-                                f"(line {self.open_grants[user][0]})", line)
+                raise DumpError(
+                    f"user {r['user']!r} already holds an unrevoked ambassador grant "
+                    f"(line {self.open_grants[user][0]})",
+                    line,
+                )
             self.open_grants[user] = (line, granted_at)
         else:
             revoked_at = timestamp(revoked_at, line, "revoked_at")
@@ -452,4 +566,3 @@ def _required(record: dict[str, Any], name: str, line: int) -> Any:
     if value is None:
         raise DumpError(f"missing field '{name}'", line)
     return value
-

@@ -96,13 +96,15 @@ class DatabaseWriter:
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
             tables,
         ).all()
-        triggers = self.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'post'::regclass AND NOT tgisinternal"
-        ).scalars().all()
+        triggers = (
+            self.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'post'::regclass AND NOT tgisinternal")
+            .scalars()
+            .all()
+        )
         if list(triggers) == [PG_SEARCH_TRIGGER]:
             self.execute(f"CREATE TEMPORARY TABLE {PG_STAGING} (LIKE post INCLUDING DEFAULTS) ON COMMIT DROP")
             self._staged = True
-        for table, name, definition, _kind in constraints:
+        for table, name, _definition, _kind in constraints:
             self.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for _table, name, definition in indexes:
             self.execute(f'DROP INDEX "{name}"')
@@ -153,8 +155,10 @@ class DatabaseWriter:
             names = ", ".join(f'"{name}"' for name in COLUMNS["post"])
             picked = ", ".join(f'p."{name}"' for name in COLUMNS["post"])
             self.execute(f"ALTER TABLE post DISABLE TRIGGER {PG_SEARCH_TRIGGER}")
-            self.execute(f"INSERT INTO post ({names}, search_vector) SELECT {picked}, {PG_SEARCH_VECTOR} "
-                         f"FROM {PG_STAGING} AS p JOIN thread AS t ON t.id = p.thread_id ORDER BY p.id")
+            self.execute(
+                f"INSERT INTO post ({names}, search_vector) SELECT {picked}, {PG_SEARCH_VECTOR} "
+                f"FROM {PG_STAGING} AS p JOIN thread AS t ON t.id = p.thread_id ORDER BY p.id"
+            )
             self.execute(f"ALTER TABLE post ENABLE TRIGGER {PG_SEARCH_TRIGGER}")
             self.execute(f"DROP TABLE {PG_STAGING}")
             self._staged = False
@@ -209,21 +213,24 @@ class DatabaseWriter:
         if plan.site is not None:
             self.execute("DELETE FROM site_setting WHERE key IN ('name', 'description', 'registration')")
             for key, value in plan.site.items():
-                self.execute("INSERT INTO site_setting (key, value) VALUES (:key, :value)",
-                             {"key": key, "value": json.dumps(value)})
+                self.execute(
+                    "INSERT INTO site_setting (key, value) VALUES (:key, :value)",
+                    {"key": key, "value": json.dumps(value)},
+                )
         if self.dialect == "postgresql":
             for table, count in self.written.items():
                 if count and COLUMNS[table][0] == "id":
                     # Serials continue after the ids the import chose.
-                    self.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                                 f'(SELECT max(id) FROM "{table}"))')
+                    self.execute(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"
+                    )
                     # Fresh statistics, so the first queries after an import get good plans.
                     self.execute(f'ANALYZE "{table}"')
 
     def _renumber(self, threads: list[int]) -> None:
         """Numbers follow created_at (then file order) in threads whose posts came out of order."""
         for start in range(0, len(threads), RENUMBER_CHUNK):
-            ids = ", ".join(str(int(thread_id)) for thread_id in threads[start:start + RENUMBER_CHUNK])
+            ids = ", ".join(str(int(thread_id)) for thread_id in threads[start : start + RENUMBER_CHUNK])
             self.execute(f"UPDATE post SET number = -number WHERE thread_id IN ({ids})")
             self.execute(
                 "UPDATE post SET number = r.n FROM (SELECT id, row_number() OVER "

@@ -31,7 +31,7 @@ def kpis_page(
         "values": {"start": start, "end": end},
     }
     try:
-        context["kpi"] = kpi_page.build_page(session, viewer=user, start=start, end=end, days=days, circle=scope)
+        context["kpi"] = kpi_page.build_page(session, start=start, end=end, days=days, circle=scope)
     except Invalid as error:
         context.update(error=error.message, errors=error.fields)
         return render(

@@ -105,7 +105,8 @@ def flagged_posts(session: Session, *, viewer: User) -> list[FlaggedPost]:
         .join(Thread, col(Thread.id) == Post.thread_id)
         .join(Circle, col(Circle.id) == Thread.circle_id)
         .join(User, col(User.id) == Post.author_id)
-        .where(_moderated_filter(viewer))
+        # A post its author deleted has nothing left to review (and no moderator can open it).
+        .where(col(Post.deleted_at).is_(None), _moderated_filter(viewer))
         .order_by(counts.c.n.desc(), col(Post.id))
         .limit(100)
     ).all()

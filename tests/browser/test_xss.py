@@ -237,7 +237,7 @@ class World:
     nul_refusals: int = 0
     sessions: dict[str, str] = field(default_factory=dict)  # who -> session cookie
     clients: list["Api"] = field(default_factory=list)
-    users: list[User] = field(default_factory=list)
+    usernames: list[str] = field(default_factory=list)
     badge_slugs: list[str] = field(default_factory=list)
     circle_slugs: list[str] = field(default_factory=list)
     thread_ids: list[int] = field(default_factory=list)
@@ -288,15 +288,17 @@ def seed(db: Session, base: str, world: World) -> None:  # noqa: PLR0915 (one lo
     admin = make_user(db, "xadmin", admin=True, display_name=world.clean(names60[0][0]))
     api_admin = Api(base, accounts.create_api_token(db, user=admin, name="xss admin"), world)
     world.sessions["admin"] = accounts.start_session(db, user=admin).token
+    users: list[User] = []
     for index, (name, ids) in enumerate(names60):
         user = accounts.register_user(db, username=f"xu{index:03d}", email=f"xu{index:03d}@example.com",
                                       password=PASSWORD, display_name=world.clean(name))
         bio, bio_ids = markdown1000[index % len(markdown1000)]
         accounts.update_profile(db, user=user, display_name=world.clean(name), bio=world.clean(bio), language=None)
-        world.users.append(user)
+        users.append(user)
+        world.usernames.append(user.username)
         world.place("display names", ids)
         world.place("bios", bio_ids)
-    apis = [Api(base, accounts.create_api_token(db, user=u, name="xss"), world) for u in world.users]
+    apis = [Api(base, accounts.create_api_token(db, user=u, name="xss"), world) for u in users]
     victim = make_user(db, "xvictim", display_name=world.clean(chunk_with(names60, "autofocus onfocus")[0]))
     accounts.update_profile(db, user=victim, display_name=victim.display_name,
                             bio=world.clean(markdown1000[-1][0]), language=None)
@@ -373,11 +375,11 @@ def seed(db: Session, base: str, world: World) -> None:  # noqa: PLR0915 (one lo
             world.place(where, ids)
 
     # Join requests, flags, invites, ambassador grants and revocations, pulse answers.
-    db.exec(update(User).where(col(User.id).in_([u.id for u in world.users]))  # type: ignore[call-overload]
+    db.exec(update(User).where(col(User.id).in_([u.id for u in users]))  # type: ignore[call-overload]
             .values(created_at=utcnow() - timedelta(days=30)))
     db.commit()
     for index, (text, ids) in enumerate(texts1000):
-        member = world.users[index]
+        member = world.usernames[index]
         apis[index]("POST", "/circles/queue/requests", {"message": text})
         world.place("join-request messages", ids)
         # A flag on a post by someone else (one flag per post: three would hide it).
@@ -389,11 +391,11 @@ def seed(db: Session, base: str, world: World) -> None:  # noqa: PLR0915 (one lo
         api_admin("POST", "/invites", {"circle": "stage", "note": text})
         world.place("site invite notes", ids)
         world.place("circle invite notes", ids)
-        api_admin("POST", f"/users/{member.username}/ambassador", {"reason": text})
+        api_admin("POST", f"/users/{member}/ambassador", {"reason": text})
         world.place("ambassador grant reasons", ids)
-        later = world.users[len(texts1000) + index]
-        api_admin("POST", f"/users/{later.username}/ambassador", {"reason": "Soon revoked."})
-        api_admin("POST", f"/users/{later.username}/ambassador/revoke", {"reason": text})
+        later = world.usernames[len(texts1000) + index]
+        api_admin("POST", f"/users/{later}/ambassador", {"reason": "Soon revoked."})
+        api_admin("POST", f"/users/{later}/ambassador/revoke", {"reason": text})
         world.place("ambassador revoke reasons", ids)
         apis[index]("POST", "/pulse", {"score": index % 11, "comment": text})
         world.place("pulse comments", ids)
@@ -414,7 +416,7 @@ def seed(db: Session, base: str, world: World) -> None:  # noqa: PLR0915 (one lo
         world.badge_slugs.append(badge["slug"])
         reason, reason_ids = texts1000[index % len(texts1000)]
         api_admin("POST", f"/badges/{badge['slug']}/awards",
-                  {"username": world.users[index % len(world.users)].username, "reason": reason})
+                  {"username": world.usernames[index % len(users)], "reason": reason})
         world.place("badge names", ids)
         world.place("badge descriptions", description_ids)
         world.place("award reasons", reason_ids)
@@ -425,7 +427,8 @@ def seed(db: Session, base: str, world: World) -> None:  # noqa: PLR0915 (one lo
     api_victim("POST", f"/circles/{world.circle_slugs[0]}/join")
     api_admin("DELETE", f"/circles/{world.circle_slugs[0]}/members/{victim.username}")
 
-    db.expire_all()
+    # This session writes (BEGIN IMMEDIATE on SQLite): it must hold no transaction while the pages load.
+    db.commit()
 
 
 # --- the browser ------------------------------------------------------------------------------
@@ -540,8 +543,8 @@ def sweep_pages(sweep: Sweep, world: World, *, full: bool) -> None:
         sweep.open(admin, f"/c/{slug}")
     for slug in world.badge_slugs:
         sweep.open(admin, f"/badges/{slug}")
-    for user in world.users:
-        sweep.open(admin, f"/u/{user.username}")
+    for username in world.usernames:
+        sweep.open(admin, f"/u/{username}")
     # Search terms come back in the page (field value, "nothing matches"): the breakouts, full page.
     for payload in PAYLOADS:
         if payload.kind in ("breakout", "template"):

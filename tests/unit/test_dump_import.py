@@ -39,55 +39,185 @@ def community() -> list[dict[str, Any]]:
     """A small valid community; record i is on line i + 2 (the header is line 1)."""
     return [
         {"type": "site", "name": "Kayon", "description": "Coffee people", "registration": "invite"},
-        {"type": "user", "id": "u-ann", "username": "ann", "email": "Ann@Example.com", "display_name": "Ann",
-         "created_at": "2026-01-01T09:00:00Z", "is_admin": True, "password_hash": hash_password("ann password 1")},
-        {"type": "user", "id": "u-bob", "username": "bob", "email": "bob@example.com",
-         "created_at": "2026-01-02T09:00:00.250Z", "is_admin": False, "bio": "I roast **at home**.",
-         "invited_by": "u-ann", "invite": "i-site"},
-        {"type": "user", "id": 7, "username": "deleted_7", "email": None, "created_at": "2026-01-03T09:00:00Z",
-         "is_admin": False, "deleted_at": "2026-02-01T00:00:00Z"},
-        {"type": "circle", "id": "c-espresso", "slug": "espresso", "name": "Espresso Lab",
-         "description": "Dial in *your* shots", "visibility": "closed", "created_at": "2026-01-01T10:00:00Z",
-         "created_by": "u-ann"},
-        {"type": "invite", "id": "i-site", "created_by": "u-ann", "created_at": "2026-01-01T11:00:00Z",
-         "max_uses": 5},
-        {"type": "invite", "id": "i-circle", "circle": "c-espresso", "created_by": "u-ann",
-         "created_at": "2026-01-02T10:00:00Z", "expires_at": "2026-01-09T10:00:00Z"},
-        {"type": "membership", "user": "u-ann", "circle": "c-espresso", "role": "host",
-         "joined_at": "2026-01-01T10:00:00Z"},
-        {"type": "membership", "user": "u-bob", "circle": "c-espresso", "role": "member",
-         "joined_at": "2026-01-02T11:00:00Z", "invite": "i-circle"},
-        {"type": "membership", "user": "7", "circle": "c-espresso", "role": "member",
-         "joined_at": "2026-01-03T11:00:00Z", "left_at": "2026-01-20T11:00:00Z"},
-        {"type": "thread", "id": "t1", "circle": "c-espresso", "author": "u-bob", "title": "Which grinder?",
-         "created_at": "2026-01-05T08:00:00Z", "pinned": True},
-        {"type": "thread", "id": "t2", "circle": "c-espresso", "author": "u-ann", "title": "Welcome",
-         "created_at": "2026-01-06T08:00:00Z"},
-        {"type": "post", "id": "p1", "thread": "t1", "author": "u-bob", "body": "Flat or conical burrs?",
-         "created_at": "2026-01-05T08:00:00Z", "opening": True},
+        {
+            "type": "user",
+            "id": "u-ann",
+            "username": "ann",
+            "email": "Ann@Example.com",
+            "display_name": "Ann",
+            "created_at": "2026-01-01T09:00:00Z",
+            "is_admin": True,
+            "password_hash": hash_password("ann password 1"),
+        },
+        {
+            "type": "user",
+            "id": "u-bob",
+            "username": "bob",
+            "email": "bob@example.com",
+            "created_at": "2026-01-02T09:00:00.250Z",
+            "is_admin": False,
+            "bio": "I roast **at home**.",
+            "invited_by": "u-ann",
+            "invite": "i-site",
+        },
+        {
+            "type": "user",
+            "id": 7,
+            "username": "deleted_7",
+            "email": None,
+            "created_at": "2026-01-03T09:00:00Z",
+            "is_admin": False,
+            "deleted_at": "2026-02-01T00:00:00Z",
+        },
+        {
+            "type": "circle",
+            "id": "c-espresso",
+            "slug": "espresso",
+            "name": "Espresso Lab",
+            "description": "Dial in *your* shots",
+            "visibility": "closed",
+            "created_at": "2026-01-01T10:00:00Z",
+            "created_by": "u-ann",
+        },
+        {"type": "invite", "id": "i-site", "created_by": "u-ann", "created_at": "2026-01-01T11:00:00Z", "max_uses": 5},
+        {
+            "type": "invite",
+            "id": "i-circle",
+            "circle": "c-espresso",
+            "created_by": "u-ann",
+            "created_at": "2026-01-02T10:00:00Z",
+            "expires_at": "2026-01-09T10:00:00Z",
+        },
+        {
+            "type": "membership",
+            "user": "u-ann",
+            "circle": "c-espresso",
+            "role": "host",
+            "joined_at": "2026-01-01T10:00:00Z",
+        },
+        {
+            "type": "membership",
+            "user": "u-bob",
+            "circle": "c-espresso",
+            "role": "member",
+            "joined_at": "2026-01-02T11:00:00Z",
+            "invite": "i-circle",
+        },
+        {
+            "type": "membership",
+            "user": "7",
+            "circle": "c-espresso",
+            "role": "member",
+            "joined_at": "2026-01-03T11:00:00Z",
+            "left_at": "2026-01-20T11:00:00Z",
+        },
+        {
+            "type": "thread",
+            "id": "t1",
+            "circle": "c-espresso",
+            "author": "u-bob",
+            "title": "Which grinder?",
+            "created_at": "2026-01-05T08:00:00Z",
+            "pinned": True,
+        },
+        {
+            "type": "thread",
+            "id": "t2",
+            "circle": "c-espresso",
+            "author": "u-ann",
+            "title": "Welcome",
+            "created_at": "2026-01-06T08:00:00Z",
+        },
+        {
+            "type": "post",
+            "id": "p1",
+            "thread": "t1",
+            "author": "u-bob",
+            "body": "Flat or conical burrs?",
+            "created_at": "2026-01-05T08:00:00Z",
+            "opening": True,
+        },
         # Out of time order in the file: numbers follow created_at.
-        {"type": "post", "id": "p3", "thread": "t1", "author": "u-bob", "body": "Thanks @ann!",
-         "created_at": "2026-01-05T12:00:00Z", "opening": False, "reply_to": "p1"},
-        {"type": "post", "id": "p2", "thread": "t1", "author": "u-ann", "body": "Conical, **always**.",
-         "created_at": "2026-01-05T09:00:00Z", "opening": False, "edited_at": "2026-01-05T09:30:00Z"},
-        {"type": "post", "id": "p4", "thread": "t1", "author": 7, "body": "Spam", "hidden": True,
-         "created_at": "2026-01-05T13:00:00Z", "opening": False},
-        {"type": "post", "id": "p5", "thread": "t2", "author": "u-ann", "body": "Say hello to everyone",
-         "created_at": "2026-01-06T08:00:00Z", "opening": True},
+        {
+            "type": "post",
+            "id": "p3",
+            "thread": "t1",
+            "author": "u-bob",
+            "body": "Thanks @ann!",
+            "created_at": "2026-01-05T12:00:00Z",
+            "opening": False,
+            "reply_to": "p1",
+        },
+        {
+            "type": "post",
+            "id": "p2",
+            "thread": "t1",
+            "author": "u-ann",
+            "body": "Conical, **always**.",
+            "created_at": "2026-01-05T09:00:00Z",
+            "opening": False,
+            "edited_at": "2026-01-05T09:30:00Z",
+        },
+        {
+            "type": "post",
+            "id": "p4",
+            "thread": "t1",
+            "author": 7,
+            "body": "Spam",
+            "hidden": True,
+            "created_at": "2026-01-05T13:00:00Z",
+            "opening": False,
+        },
+        {
+            "type": "post",
+            "id": "p5",
+            "thread": "t2",
+            "author": "u-ann",
+            "body": "Say hello to everyone",
+            "created_at": "2026-01-06T08:00:00Z",
+            "opening": True,
+        },
         {"type": "reaction", "post": "p2", "user": "u-bob", "kind": "helpful", "created_at": "2026-01-05T10:00:00Z"},
         {"type": "reaction", "post": "p2", "user": "u-bob", "kind": "like", "created_at": "2026-01-05T10:00:00Z"},
         {"type": "visit", "user": "u-bob", "day": "2026-01-05"},
         {"type": "visit", "user": "u-bob", "day": "2026-01-05", "circle": "c-espresso"},
-        {"type": "badge", "id": "b-first", "slug": "first-post", "name": "First Post",
-         "description": "Wrote a first post.", "tier": "bronze", "automatic": True},
-        {"type": "badge", "id": "b-gold", "slug": "founder", "name": "Founder", "description": "Was there first.",
-         "tier": "gold", "automatic": False},
+        {
+            "type": "badge",
+            "id": "b-first",
+            "slug": "first-post",
+            "name": "First Post",
+            "description": "Wrote a first post.",
+            "tier": "bronze",
+            "automatic": True,
+        },
+        {
+            "type": "badge",
+            "id": "b-gold",
+            "slug": "founder",
+            "name": "Founder",
+            "description": "Was there first.",
+            "tier": "gold",
+            "automatic": False,
+        },
         {"type": "badge_award", "badge": "b-first", "user": "u-bob", "created_at": "2026-01-05T08:00:01Z"},
-        {"type": "badge_award", "badge": "b-gold", "user": "u-bob", "awarded_by": "u-ann", "reason": "Thank you",
-         "created_at": "2026-01-07T08:00:00Z"},
+        {
+            "type": "badge_award",
+            "badge": "b-gold",
+            "user": "u-bob",
+            "awarded_by": "u-ann",
+            "reason": "Thank you",
+            "created_at": "2026-01-07T08:00:00Z",
+        },
         {"type": "badge_award", "badge": "b-first", "user": "u-ann", "created_at": "2026-01-06T08:00:01Z"},
-        {"type": "ambassador_grant", "user": "u-bob", "granted_by": "u-ann", "reason": "Helpful",
-         "granted_at": "2026-01-08T08:00:00Z", "revoked_at": "2026-01-09T08:00:00Z", "revoked_by": "u-ann"},
+        {
+            "type": "ambassador_grant",
+            "user": "u-bob",
+            "granted_by": "u-ann",
+            "reason": "Helpful",
+            "granted_at": "2026-01-08T08:00:00Z",
+            "revoked_at": "2026-01-09T08:00:00Z",
+            "revoked_by": "u-ann",
+        },
         {"type": "ambassador_grant", "user": "u-bob", "granted_by": "u-ann", "granted_at": "2026-01-10T08:00:00Z"},
         {"type": "pulse", "user": "u-bob", "score": 9, "comment": "Lovely", "created_at": "2026-01-11T08:00:00Z"},
     ]
@@ -107,8 +237,11 @@ def line_of(records: list[dict[str, Any]], **match: Any) -> int:
 
 def table_counts(db: Session) -> dict[str, int]:
     db.rollback()
-    return {table.name: db.execute(text(f'SELECT count(*) FROM "{table.name}"')).scalar_one()
-            for table in SQLModel.metadata.sorted_tables if table.name not in ("site_setting", "rate_event")}
+    return {
+        table.name: db.execute(text(f'SELECT count(*) FROM "{table.name}"')).scalar_one()
+        for table in SQLModel.metadata.sorted_tables
+        if table.name not in ("site_setting", "rate_event")
+    }
 
 
 def assert_refused(db: Session, records: list[dict[str, Any]], line: int, words: str, **options: Any) -> None:
@@ -138,8 +271,21 @@ def changed(index_match: dict[str, Any], **changes: Any) -> tuple[list[dict[str,
 
 def test_a_valid_dump_imports_every_record(db):
     counts = import_dump(db, lines(community()))
-    assert counts == {"site": 1, "user": 3, "circle": 1, "invite": 2, "membership": 3, "thread": 2, "post": 5,
-                      "reaction": 2, "visit": 2, "badge": 2, "badge_award": 3, "ambassador_grant": 2, "pulse": 1}
+    assert counts == {
+        "site": 1,
+        "user": 3,
+        "circle": 1,
+        "invite": 2,
+        "membership": 3,
+        "thread": 2,
+        "post": 5,
+        "reaction": 2,
+        "visit": 2,
+        "badge": 2,
+        "badge_award": 3,
+        "ambassador_grant": 2,
+        "pulse": 1,
+    }
     assert table_counts(db)["post"] == 5
 
 
@@ -208,7 +354,9 @@ def test_imported_posts_and_titles_are_searchable_and_new_posts_too(db):
     import_dump(db, lines(community()))
     ann = db.exec(select(User).where(User.username == "ann")).one()
     assert {hit.post.body_md for hit in search.search(db, viewer=ann, q="conical")} == {
-        "Flat or conical burrs?", "Conical, **always**."}
+        "Flat or conical burrs?",
+        "Conical, **always**.",
+    }
     assert [hit.post.body_md for hit in search.search(db, viewer=ann, q="grinder")] == ["Flat or conical burrs?"]
     # The search trigger is back: a reply written after the import is found.
     thread = db.exec(select(Thread).where(Thread.title == "Welcome")).one()
@@ -338,62 +486,71 @@ def test_a_type_coming_back_after_another_is_refused(db):
     assert_refused(db, records, line_of(records, id="t2"), "a 'thread' record after 'post' records")
 
 
-@pytest.mark.parametrize(("match", "field"), [
-    ({"id": "u-bob"}, "username"),
-    ({"id": "u-bob"}, "created_at"),
-    ({"id": "u-bob"}, "is_admin"),
-    ({"id": "u-bob"}, "email"),
-    ({"id": "c-espresso"}, "visibility"),
-    ({"id": "t1"}, "title"),
-    ({"id": "p2"}, "body"),
-    ({"id": "p2"}, "opening"),
-    ({"user": "u-bob", "kind": "like"}, "kind"),
-    ({"type": "visit", "circle": "c-espresso"}, "day"),
-    ({"id": "b-gold"}, "tier"),
-    ({"type": "pulse"}, "score"),
-    ({"type": "membership", "user": "u-bob"}, "role"),
-])
+@pytest.mark.parametrize(
+    ("match", "field"),
+    [
+        ({"id": "u-bob"}, "username"),
+        ({"id": "u-bob"}, "created_at"),
+        ({"id": "u-bob"}, "is_admin"),
+        ({"id": "u-bob"}, "email"),
+        ({"id": "c-espresso"}, "visibility"),
+        ({"id": "t1"}, "title"),
+        ({"id": "p2"}, "body"),
+        ({"id": "p2"}, "opening"),
+        ({"user": "u-bob", "kind": "like"}, "kind"),
+        ({"type": "visit", "circle": "c-espresso"}, "day"),
+        ({"id": "b-gold"}, "tier"),
+        ({"type": "pulse"}, "score"),
+        ({"type": "membership", "user": "u-bob"}, "role"),
+    ],
+)
 def test_a_missing_field_is_refused(db, match, field):
     records, line = changed(match, **{field: None})
     assert_refused(db, records, line, f"missing field '{field}'")
 
 
-@pytest.mark.parametrize(("match", "changes", "words"), [
-    ({"id": "u-bob"}, {"created_at": "2026-01-02 09:00"}, "created_at: not an ISO 8601 UTC timestamp"),
-    ({"id": "u-bob"}, {"created_at": "2026-02-30T09:00:00Z"}, "created_at: not an ISO 8601 UTC timestamp"),
-    ({"id": "u-bob"}, {"created_at": "2026-01-02T09:00:00"}, "created_at: not an ISO 8601 UTC timestamp"),
-    ({"id": "u-bob"}, {"is_admin": "yes"}, "is_admin: must be true or false"),
-    ({"id": "u-bob"}, {"email": "not-an-email"}, "email: not an e-mail address"),
-    ({"id": "c-espresso"}, {"visibility": "public"}, "visibility: must be one of open, closed, secret"),
-    ({"id": "c-espresso"}, {"slug": "Espresso Lab"}, "slug: 1 to 60 characters"),
-    ({"id": "t1"}, {"title": "   "}, "title: must not be empty"),
-    ({"type": "visit", "circle": "c-espresso"}, {"day": "2026-1-5"}, "day: not a day"),
-    ({"user": "u-bob", "kind": "like"}, {"kind": "love"}, "kind: must be one of like, helpful, thanks"),
-    ({"type": "pulse"}, {"score": 11}, "score: must be an integer from 0 to 10"),
-    ({"type": "pulse"}, {"score": "9"}, "score: must be an integer from 0 to 10"),
-    ({"id": "b-gold"}, {"tier": "platinum"}, "tier: must be one of bronze, silver, gold"),
-    ({"id": "t1"}, {"pinned": 1}, "pinned: must be true or false"),
-    ({"id": "i-site"}, {"max_uses": 0}, "max_uses: must be an integer"),
-    ({"type": "membership", "user": "7"}, {"left_at": "2026-01-01T00:00:00Z"}, "left_at: before joined_at"),
-    ({"id": "u-bob"}, {"id": True}, "id: an id must be a non-empty string or an integer"),
-])
+@pytest.mark.parametrize(
+    ("match", "changes", "words"),
+    [
+        ({"id": "u-bob"}, {"created_at": "2026-01-02 09:00"}, "created_at: not an ISO 8601 UTC timestamp"),
+        ({"id": "u-bob"}, {"created_at": "2026-02-30T09:00:00Z"}, "created_at: not an ISO 8601 UTC timestamp"),
+        ({"id": "u-bob"}, {"created_at": "2026-01-02T09:00:00"}, "created_at: not an ISO 8601 UTC timestamp"),
+        ({"id": "u-bob"}, {"is_admin": "yes"}, "is_admin: must be true or false"),
+        ({"id": "u-bob"}, {"email": "not-an-email"}, "email: not an e-mail address"),
+        ({"id": "c-espresso"}, {"visibility": "public"}, "visibility: must be one of open, closed, secret"),
+        ({"id": "c-espresso"}, {"slug": "Espresso Lab"}, "slug: 1 to 60 characters"),
+        ({"id": "t1"}, {"title": "   "}, "title: must not be empty"),
+        ({"type": "visit", "circle": "c-espresso"}, {"day": "2026-1-5"}, "day: not a day"),
+        ({"user": "u-bob", "kind": "like"}, {"kind": "love"}, "kind: must be one of like, helpful, thanks"),
+        ({"type": "pulse"}, {"score": 11}, "score: must be an integer from 0 to 10"),
+        ({"type": "pulse"}, {"score": "9"}, "score: must be an integer from 0 to 10"),
+        ({"id": "b-gold"}, {"tier": "platinum"}, "tier: must be one of bronze, silver, gold"),
+        ({"id": "t1"}, {"pinned": 1}, "pinned: must be true or false"),
+        ({"id": "i-site"}, {"max_uses": 0}, "max_uses: must be an integer"),
+        ({"type": "membership", "user": "7"}, {"left_at": "2026-01-01T00:00:00Z"}, "left_at: before joined_at"),
+        ({"id": "u-bob"}, {"id": True}, "id: an id must be a non-empty string or an integer"),
+    ],
+)
 def test_a_bad_value_is_refused(db, match, changes, words):
     records, line = changed(match, **changes)
     assert_refused(db, records, line, words)
 
 
-@pytest.mark.parametrize(("match", "field", "limit"), [
-    ({"id": "u-bob"}, "display_name", 60),
-    ({"id": "u-bob"}, "bio", 1_000),
-    ({"id": "c-espresso"}, "description", 2_000),
-    ({"id": "t1"}, "title", 200),
-    ({"id": "p2"}, "body", 50_000),
-    ({"id": "b-gold"}, "name", 60),
-    ({"id": "b-gold"}, "description", 300),
-    ({"type": "badge_award", "reason": "Thank you"}, "reason", 1_000),
-    ({"type": "ambassador_grant", "reason": "Helpful"}, "reason", 1_000),
-    ({"type": "pulse"}, "comment", 1_000),
-])
+@pytest.mark.parametrize(
+    ("match", "field", "limit"),
+    [
+        ({"id": "u-bob"}, "display_name", 60),
+        ({"id": "u-bob"}, "bio", 1_000),
+        ({"id": "c-espresso"}, "description", 2_000),
+        ({"id": "t1"}, "title", 200),
+        ({"id": "p2"}, "body", 50_000),
+        ({"id": "b-gold"}, "name", 60),
+        ({"id": "b-gold"}, "description", 300),
+        ({"type": "badge_award", "reason": "Thank you"}, "reason", 1_000),
+        ({"type": "ambassador_grant", "reason": "Helpful"}, "reason", 1_000),
+        ({"type": "pulse"}, "comment", 1_000),
+    ],
+)
 def test_a_field_over_its_limit_is_refused_and_at_its_limit_accepted(db, match, field, limit):
     records, line = changed(match, **{field: "x" * (limit + 1)})
     assert_refused(db, records, line, f"{field}: {limit + 1:,} characters, at most {limit:,} allowed")
@@ -407,18 +564,21 @@ def test_a_username_outside_the_rules_is_refused(db, username):
     assert_refused(db, records, line, "username: 3 to 30 characters of a-z, 0-9 and _")
 
 
-@pytest.mark.parametrize(("match", "changes", "words"), [
-    ({"id": "u-bob"}, {"invited_by": "u-nobody"}, "invited_by: unknown user 'u-nobody'"),
-    ({"id": "c-espresso"}, {"created_by": "u-nobody"}, "created_by: unknown user 'u-nobody'"),
-    ({"type": "membership", "user": "u-bob"}, {"circle": "c-other"}, "circle: unknown circle 'c-other'"),
-    ({"type": "membership", "user": "u-bob"}, {"invite": "i-other"}, "invite: unknown invite 'i-other'"),
-    ({"id": "p2"}, {"thread": "t9"}, "thread: unknown thread 't9'"),
-    ({"id": "p2"}, {"reply_to": "p404"}, "reply_to: unknown post 'p404'"),
-    ({"user": "u-bob", "kind": "like"}, {"post": "p404"}, "post: unknown post 'p404'"),
-    ({"type": "badge_award", "reason": "Thank you"}, {"badge": "b-none"}, "badge: unknown badge 'b-none'"),
-    ({"type": "pulse"}, {"user": "u-nobody"}, "user: unknown user 'u-nobody'"),
-    ({"id": "u-bob"}, {"invite": "i-nowhere"}, "invite: unknown invite 'i-nowhere'"),
-])
+@pytest.mark.parametrize(
+    ("match", "changes", "words"),
+    [
+        ({"id": "u-bob"}, {"invited_by": "u-nobody"}, "invited_by: unknown user 'u-nobody'"),
+        ({"id": "c-espresso"}, {"created_by": "u-nobody"}, "created_by: unknown user 'u-nobody'"),
+        ({"type": "membership", "user": "u-bob"}, {"circle": "c-other"}, "circle: unknown circle 'c-other'"),
+        ({"type": "membership", "user": "u-bob"}, {"invite": "i-other"}, "invite: unknown invite 'i-other'"),
+        ({"id": "p2"}, {"thread": "t9"}, "thread: unknown thread 't9'"),
+        ({"id": "p2"}, {"reply_to": "p404"}, "reply_to: unknown post 'p404'"),
+        ({"user": "u-bob", "kind": "like"}, {"post": "p404"}, "post: unknown post 'p404'"),
+        ({"type": "badge_award", "reason": "Thank you"}, {"badge": "b-none"}, "badge: unknown badge 'b-none'"),
+        ({"type": "pulse"}, {"user": "u-nobody"}, "user: unknown user 'u-nobody'"),
+        ({"id": "u-bob"}, {"invite": "i-nowhere"}, "invite: unknown invite 'i-nowhere'"),
+    ],
+)
 def test_an_unknown_reference_is_refused(db, match, changes, words):
     records, line = changed(match, **changes)
     assert_refused(db, records, line, words)
@@ -439,15 +599,18 @@ def test_ids_are_compared_as_text(db):
     import_dump(db, lines(records))
 
 
-@pytest.mark.parametrize(("match", "changes", "words"), [
-    ({"id": "u-bob"}, {"id": "u-ann"}, "duplicate user id 'u-ann' (first on line 3)"),
-    ({"id": 7}, {"id": "u-ann"}, "duplicate user id 'u-ann'"),
-    ({"id": "p3"}, {"id": "p1"}, "duplicate post id 'p1'"),
-    ({"id": "i-circle"}, {"id": "i-site"}, "duplicate invite id 'i-site'"),
-    ({"id": "u-bob"}, {"username": "ann"}, "duplicate username 'ann' (first on line 3)"),
-    ({"id": "u-bob"}, {"email": "ANN@example.com"}, "duplicate email 'ann@example.com'"),
-    ({"id": "b-gold"}, {"slug": "first-post"}, "duplicate badge slug 'first-post'"),
-])
+@pytest.mark.parametrize(
+    ("match", "changes", "words"),
+    [
+        ({"id": "u-bob"}, {"id": "u-ann"}, "duplicate user id 'u-ann' (first on line 3)"),
+        ({"id": 7}, {"id": "u-ann"}, "duplicate user id 'u-ann'"),
+        ({"id": "p3"}, {"id": "p1"}, "duplicate post id 'p1'"),
+        ({"id": "i-circle"}, {"id": "i-site"}, "duplicate invite id 'i-site'"),
+        ({"id": "u-bob"}, {"username": "ann"}, "duplicate username 'ann' (first on line 3)"),
+        ({"id": "u-bob"}, {"email": "ANN@example.com"}, "duplicate email 'ann@example.com'"),
+        ({"id": "b-gold"}, {"slug": "first-post"}, "duplicate badge slug 'first-post'"),
+    ],
+)
 def test_a_duplicate_id_or_username_is_refused(db, match, changes, words):
     records, line = changed(match, **changes)
     assert_refused(db, records, line, words)
@@ -458,12 +621,15 @@ def test_an_integer_id_and_the_same_id_as_text_are_duplicates(db):
     assert_refused(db, records, line_of(records, id=7), f"duplicate user id 7 (first on line {line})")
 
 
-@pytest.mark.parametrize(("match", "changes", "words"), [
-    ({"type": "membership", "user": "7"}, {"user": "u-bob"}, "duplicate membership of user 'u-bob'"),
-    ({"user": "u-bob", "kind": "like"}, {"kind": "helpful"}, "duplicate reaction 'helpful' of user 'u-bob'"),
-    ({"type": "visit", "circle": "c-espresso"}, {"circle": None}, "duplicate visit of user 'u-bob' on 2026-01-05"),
-    ({"type": "badge_award", "user": "u-ann"}, {"user": "u-bob"}, "duplicate award of badge 'b-first'"),
-])
+@pytest.mark.parametrize(
+    ("match", "changes", "words"),
+    [
+        ({"type": "membership", "user": "7"}, {"user": "u-bob"}, "duplicate membership of user 'u-bob'"),
+        ({"user": "u-bob", "kind": "like"}, {"kind": "helpful"}, "duplicate reaction 'helpful' of user 'u-bob'"),
+        ({"type": "visit", "circle": "c-espresso"}, {"circle": None}, "duplicate visit of user 'u-bob' on 2026-01-05"),
+        ({"type": "badge_award", "user": "u-ann"}, {"user": "u-bob"}, "duplicate award of badge 'b-first'"),
+    ],
+)
 def test_a_duplicate_of_a_unique_pair_is_refused(db, match, changes, words):
     records, line = changed(match, **changes)
     assert_refused(db, records, line, words)

@@ -87,8 +87,9 @@ def build_forum_community(db: Session) -> None:
     access = permissions.circle_access(db, ann, circle)
     posts.toggle_reaction(db, post=first, access=access, user=ann, kind="helpful")
     posts.toggle_reaction(db, post=first, access=access, user=ann, kind="thanks")
-    manual = badges.create_badge(db, by=admin, name="Latte artist", description="Pours lovely hearts.",
-                                 tier="gold", icon="star")
+    manual = badges.create_badge(
+        db, by=admin, name="Latte artist", description="Pours lovely hearts.", tier="gold", icon="star"
+    )
     badges.award_manual(db, badge=manual, user=bob, by=admin, reason="For the tulip", circle=None)
     ambassadors.grant(db, member=bob, by=admin, reason="Always helpful")
     from app.models import Pulse, Visit
@@ -107,8 +108,21 @@ def test_a_community_made_by_the_forum_exports_imports_and_exports_the_same(db):
     second = exported(db)
     assert normalised(second) == normalised(first)
     types = {record["type"] for record in normalised(first)}
-    assert types >= {"site", "user", "circle", "invite", "membership", "thread", "post", "reaction", "visit",
-                     "badge", "badge_award", "ambassador_grant", "pulse"}
+    assert types >= {
+        "site",
+        "user",
+        "circle",
+        "invite",
+        "membership",
+        "thread",
+        "post",
+        "reaction",
+        "visit",
+        "badge",
+        "badge_award",
+        "ambassador_grant",
+        "pulse",
+    }
 
 
 def test_a_second_round_trip_gives_identical_lines(db):
@@ -121,11 +135,15 @@ def test_a_second_round_trip_gives_identical_lines(db):
 
 def test_the_denormalised_columns_survive_a_round_trip(db):
     build_forum_community(db)
-    before = {u.username: (u.ambassador_since, u.best_badge_id is not None, u.invite_id is not None)
-              for u in db.exec(select(User)).all()}
+    before = {
+        u.username: (u.ambassador_since, u.best_badge_id is not None, u.invite_id is not None)
+        for u in db.exec(select(User)).all()
+    }
     reimport(db, exported(db))
-    after = {u.username: (u.ambassador_since, u.best_badge_id is not None, u.invite_id is not None)
-             for u in db.exec(select(User)).all()}
+    after = {
+        u.username: (u.ambassador_since, u.best_badge_id is not None, u.invite_id is not None)
+        for u in db.exec(select(User)).all()
+    }
     assert after == before
 
 
@@ -162,8 +180,11 @@ def _kpis(db: Session) -> list[dict[str, Any]]:
     yesterday = today - timedelta(days=1)
     circle = db.exec(select(Circle).order_by(Circle.slug)).first()
     results = []
-    for start, scope in ((yesterday - timedelta(days=29), None), (yesterday - timedelta(days=364), None),
-                         (yesterday - timedelta(days=29), circle)):
+    for start, scope in (
+        (yesterday - timedelta(days=29), None),
+        (yesterday - timedelta(days=364), None),
+        (yesterday - timedelta(days=29), circle),
+    ):
         figures = report(db, start=start, end=yesterday, circle=scope)
         figures.pop("generated_at", None)
         results.append(figures)
