@@ -37,7 +37,10 @@ def backup(directory: Path) -> Path:
         destination = sqlite3.connect(target)
         try:
             with destination:
-                source.backup(destination, pages=1024)
+                # In one step: one read transaction, one consistent snapshot (WAL: writers go on).
+                # Copied in chunks, any write made between two chunks restarts the copy, and on a
+                # busy forum a large database never finished.
+                source.backup(destination, pages=-1)
         finally:
             destination.close()
             source.close()

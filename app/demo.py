@@ -14,6 +14,7 @@ from rich.progress import Progress
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from app import permissions
 from app.models import Circle, Membership, Post, Pulse, Reaction, Thread, User, Visit, utcnow
 from app.services import accounts, ambassadors, badges, circles, invites, memberships, posts, site, threads
 
@@ -188,12 +189,10 @@ def seed_demo(session: Session, *, members: int = 40, console: Console | None = 
                 author = random.choice(authors)
                 thread = threads.create_thread(session, circle=circle, author=author,
                                                title=title if round_index == 0 else f"{title} (part 2)", body=body)
-                access_cache = {}
+                access_cache: dict[int | None, permissions.CircleAccess] = {}
                 previous: Post | None = None
                 for _ in range(random.randint(2, 12)):
                     replier = random.choice(authors)
-                    from app import permissions
-
                     access = access_cache.get(replier.id) or permissions.circle_access(session, replier, circle)
                     access_cache[replier.id] = access
                     text = random.choice(REPLIES).format(mention=random.choice(authors).username)

@@ -72,10 +72,10 @@ async def domain_error(request: Request, error: Exception) -> Response:
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     if isinstance(error, NotFound):
         message = _("There is nothing here, or you are not allowed to see it.")
-    response = _error_page(request, error.status_code, _title(error.status_code), message)
+    page = _error_page(request, error.status_code, _title(error.status_code), message)
     if headers:
-        response.headers.update(headers)
-    return response
+        page.headers.update(headers)
+    return page
 
 
 async def http_error(request: Request, error: Exception) -> Response:

@@ -49,7 +49,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 def utc_field(*, nullable: bool = False, index: bool = False, default_now: bool = False) -> Any:
     """A timestamp column; `default_now` fills it at insert time in Python."""
-    column = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
     if default_now:
         return Field(default_factory=utcnow, sa_column=column)
     return Field(default=None, sa_column=column)

@@ -22,7 +22,7 @@ def _page(
 ) -> Response:
     user = auth.user
     assert user is not None
-    context = {
+    context: dict[str, Any] = {
         "values": {},
         "errors": {},
         "section": None,

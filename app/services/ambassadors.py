@@ -99,12 +99,12 @@ def current(session: Session) -> list[AmbassadorRow]:
     ).scalars().all()  # type: ignore[call-overload]
     ids = [u.id for u in users]
     since = utcnow() - timedelta(days=30)
-    posts = dict(session.exec(
+    posts: dict[int, int] = dict(session.exec(
         select(Post.author_id, func.count()).where(col(Post.author_id).in_(ids), col(Post.created_at) >= since,
                                                     col(Post.deleted_at).is_(None))
         .group_by(col(Post.author_id))
     ).all()) if ids else {}  # type: ignore[call-overload]
-    reactions = dict(session.exec(
+    reactions: dict[int, int] = dict(session.exec(
         select(Post.author_id, func.count()).join(Reaction, col(Reaction.post_id) == Post.id)
         .where(col(Post.author_id).in_(ids), col(Reaction.created_at) >= since)
         .group_by(col(Post.author_id))

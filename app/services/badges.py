@@ -96,7 +96,7 @@ def _welcomer(session: Session) -> Any:
     """Wrote the first reply (by someone else) to a member's very first thread."""
     earlier = aliased(Thread)
     first_of_author = ~exists().where(
-        earlier.author_id == Thread.author_id, earlier.id < Thread.id, col(earlier.hidden).is_(False)
+        col(earlier.author_id) == Thread.author_id, col(earlier.id) < Thread.id, col(earlier.hidden).is_(False)
     )
     other = aliased(Post)
     first_reply = ~exists().where(
@@ -128,6 +128,7 @@ def _regular(session: Session) -> Any:
         .where(day > since, _visible_posts())
     ).subquery()
     # Weeks counted back from today: 0..7.
+    week: Any
     if session.get_bind().dialect.name == "postgresql":
         week = func.floor((literal(today, Date) - days.c.day) / 7)
     else:

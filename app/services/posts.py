@@ -36,7 +36,7 @@ def reply(
     # One atomic UPDATE hands out the post number: concurrent replies never collide.
     # The counters count visible posts only: a held reply adds to them when approved.
     visible = 0 if held else 1
-    number = session.exec(
+    number: int = session.exec(
         update(Thread)
         .where(col(Thread.id) == thread.id)
         .values(
