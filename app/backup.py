@@ -1,7 +1,7 @@
 """`cercle backup DIR` and `cercle restore FILE`.
 
-SQLite: SQLite's online backup API copies the live database page by page (writers may keep
-writing). PostgreSQL: the dump format (DUMP-FORMAT.md), which `cercle import` (or `restore`)
+SQLite: SQLite's online backup API copies the live database in one read transaction (writers
+keep writing). PostgreSQL: the dump format (DUMP-FORMAT.md), which `cercle import` (or `restore`)
 reads back into an empty database. Both kinds can be restored into either database.
 """
 

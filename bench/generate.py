@@ -256,15 +256,16 @@ class Clock:
         self.start = today - timedelta(days=days)
         self.days = days
         self.now = days * DAY - 1  # the end of yesterday: nothing in the future
+        self.minutes = [f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
+        self.two_digits = [f"{n:02d}" for n in range(60)]
         self.day_text = [
             (self.start + timedelta(days=d)).isoformat() for d in range(days + 60)
         ]  # expiries may be later
 
     def stamp(self, seconds: int) -> str:
         day, rest = divmod(seconds, DAY)
-        hour, rest = divmod(rest, 3600)
         minute, second = divmod(rest, 60)
-        return f"{self.day_text[day]}T{hour:02d}:{minute:02d}:{second:02d}Z"
+        return f"{self.day_text[day]}T{self.minutes[minute]}:{self.two_digits[second]}Z"
 
 
 class Output:

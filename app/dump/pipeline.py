@@ -18,7 +18,7 @@ from app.dump.format import DumpError
 from app.dump.parser import Parser, Plan
 
 CHUNK = 1 << 20
-QUEUED_MESSAGES = 400  # batches waiting for the writer (~2 million rows at most)
+QUEUED_MESSAGES = 100  # batches waiting for the writer (half a million rows at most)
 
 
 class PipeSink:

@@ -231,7 +231,7 @@ class RecordHandlers:
         bio = r.get("bio")
         bio = text(bio, line, "bio", f.BIO_MAX) if bio is not None else ""
         display_name = r.get("display_name")
-        display_name = text(display_name, line, "display_name", f.DISPLAY_NAME_MAX) if display_name else ""
+        display_name = text(display_name, line, "display_name", f.DISPLAY_NAME_MAX) if display_name is not None else ""
         invited_by = r.get("invited_by")
         if invited_by is not None:
             invited_by = self.users.ref(invited_by, line, "invited_by")

@@ -71,8 +71,10 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
     session.add(post)
     session.add(ReadState(user_id=author.id, thread_id=thread.id, last_read_number=1))  # type: ignore[arg-type]
     session.flush()
-    mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
-    badges.on_post(session, post=post, thread=thread)
+    if not held:
+        # A held post tells nobody and earns nothing until a host approves it (see restore_post).
+        mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
+        badges.on_post(session, post=post, thread=thread)
     session.commit()
     return thread
 
@@ -88,9 +90,20 @@ def open_thread(session: Session, *, thread_id: int, viewer: User | None) -> tup
         raise NotFound()
     thread, circle = row
     access = permissions.require_read(permissions.circle_access(session, viewer, circle))
-    if thread.hidden and not access.can_moderate:
+    if thread.hidden and not access.can_moderate and not _waits_for_its_author(session, thread, viewer):
         raise NotFound()
     return thread, access
+
+
+def _waits_for_its_author(session: Session, thread: Thread, viewer: User) -> bool:
+    """A thread whose opening post waits for approval stays open to its author, who sees the notice."""
+    if thread.author_id != viewer.id:
+        return False
+    held_opening = session.exec(
+        select(Post.id).where(Post.thread_id == thread.id, col(Post.opening).is_(True), col(Post.held).is_(True),
+                              col(Post.deleted_at).is_(None))
+    ).first()
+    return held_opening is not None
 
 
 @dataclass

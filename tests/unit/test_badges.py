@@ -8,8 +8,19 @@ from typer.testing import CliRunner
 
 from app import permissions
 from app.errors import Forbidden, Invalid
-from app.models import Badge, BadgeAward, Circle, ModerationAction, Notification, Post, Reaction, Thread, User, Visit
-from app.models import utcnow
+from app.models import (
+    Badge,
+    BadgeAward,
+    Circle,
+    ModerationAction,
+    Notification,
+    Post,
+    Reaction,
+    Thread,
+    User,
+    Visit,
+    utcnow,
+)
 from app.services import badges, moderation, posts
 from tests.factories import add_member, make_admin, make_circle, make_reply, make_thread, make_user
 

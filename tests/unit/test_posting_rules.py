@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app import permissions
@@ -44,7 +43,9 @@ def _fresh(db: Session, model: Any, id_: int | None) -> Any:
 
 def _age(db: Session, model: Any, seconds: int) -> None:
     """Moves every row of `model` back in time."""
-    db.exec(update(model).values(created_at=model.created_at - timedelta(seconds=seconds)))  # type: ignore[call-overload]
+    for row in db.exec(select(model)).all():
+        row.created_at -= timedelta(seconds=seconds)
+        db.add(row)
     db.commit()
 
 

@@ -17,12 +17,14 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, params
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from app import permissions
 from app.db import open_session
 from app.deps import get_admin, get_current_user
 from app.icons import ICONS
 from app.models import Circle, Invite, Membership, Notification, Post, Thread, User
+from app.permissions import CircleAccess
 from app.security import csrf_token_for
 from app.services import accounts, badges, memberships, posts
 from tests.factories import add_member, make_circle, make_invite, make_reply, make_thread, make_user
@@ -303,21 +305,15 @@ def build_world(db: Session, visibilities: tuple[str, ...] = VISIBILITIES) -> Wo
     return world
 
 
-def _access(db: Session, user: User, circle: Circle) -> Any:
-    from app import permissions
-
+def _access(db: Session, user: User, circle: Circle) -> CircleAccess:
     return permissions.circle_access(db, user, circle)
 
 
 def _opening_post(db: Session, thread: Thread) -> Post:
-    from sqlmodel import select
-
     return db.exec(select(Post).where(Post.thread_id == thread.id, Post.number == 1)).one()
 
 
 def _notification_of(db: Session, user: User, thread: Thread) -> int:
-    from sqlmodel import col, select
-
     found = db.exec(
         select(Notification.id)
         .where(Notification.user_id == user.id, Notification.thread_id == thread.id)
@@ -332,13 +328,12 @@ def _notification_of(db: Session, user: User, thread: Thread) -> int:
 
 @dataclass
 class Caller:
-    """Someone asking: a browser (session or anonymous cookie) or an API client (Bearer)."""
+    """Someone asking through a browser: a session cookie, or the anonymous one of a visitor."""
 
     role: str
     user: User | None
     cookie: str = ""
     session_token: str = ""
-    bearer: str = ""
 
     @classmethod
     def visitor(cls) -> Caller:
@@ -349,12 +344,6 @@ class Caller:
         caller = cls(role=role, user=user)
         caller.sign_in()
         return caller
-
-    @classmethod
-    def with_token(cls, role: str, user: User) -> Caller:
-        with open_session() as session:
-            token = accounts.create_api_token(session, user=user, name="route matrix")
-        return cls(role=role, user=user, bearer=token)
 
     def sign_in(self) -> None:
         assert self.user is not None
@@ -372,15 +361,11 @@ class Caller:
             self.sign_in()
 
     def headers(self, method: str) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self.bearer:
-            headers["Authorization"] = f"Bearer {self.bearer}"
-        if self.cookie:
-            headers["Cookie"] = self.cookie
-            if method not in SAFE_METHODS:
-                name, _sep, value = self.cookie.partition("=")
-                seed = value if name == "cercle_session" else "anon:" + value
-                headers["X-CSRF-Token"] = csrf_token_for(seed)
+        headers = {"Cookie": self.cookie}
+        if method not in SAFE_METHODS:  # the valid CSRF token of this cookie, as htmx sends it
+            name, _sep, value = self.cookie.partition("=")
+            seed = value if name == "cercle_session" else "anon:" + value
+            headers["X-CSRF-Token"] = csrf_token_for(seed)
         return headers
 
 
@@ -417,8 +402,15 @@ class Answer:
 
         return self.status, blank(self.location), self.content_type, blank(self.body)
 
-    def describe(self) -> str:
-        body = self.body if len(self.body) < 600 else self.body[:600] + "…"
+    def describe(self, around: str = "") -> str:
+        """The request and the answer, with the part of the body that matters (not the page head)."""
+        body = self.body
+        found = body.lower().find(around) if around else -1
+        if found >= 0:
+            body = "…" + body[max(0, found - 300) : found + 300] + "…"
+        else:
+            body = body[body.find("<main") :] if "<main" in body else body
+            body = body if len(body) < 800 else body[:800] + "…"
         return f"{self.request} → {self.status} {self.location or ''}\n{body}"
 
 
@@ -437,6 +429,7 @@ def send(client: TestClient, caller: Caller, request: Request) -> Answer:
     headers = caller.headers(method)
     if request.htmx:
         headers["HX-Request"] = "true"
+    headers["Accept-Encoding"] = "identity"  # thousands of pages: skip gzipping and ungzipping them
     kwargs: dict[str, Any] = {}
     if request.json is not None:
         kwargs["json"] = request.json

@@ -252,7 +252,7 @@ def test_revoking_from_the_profile_keeps_the_row_and_an_audit_entry(
                                 reason="Taught us latte art", circle=world["espresso"])
     alice_id = world["alice"].id
     login(client, "hostess")
-    assert 'action="/awards/%d/revoke"' % award.id in client.get("/u/alice").text
+    assert f'action="/awards/{award.id}/revoke"' in client.get("/u/alice").text
     response = post_form(client, f"/awards/{award.id}/revoke", {"reason": "Given by mistake"})
     assert response.status_code == 303 and response.headers["location"] == "/u/alice"
     (row,) = _fresh(db, BadgeAward, id=award.id)
