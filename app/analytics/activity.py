@@ -44,12 +44,16 @@ def growth(scope: Scope) -> dict[str, Any]:
 
 def habit(scope: Scope) -> dict[str, Any]:
     """active_members, engaged_members, dau_avg (member-days / L) and stickiness."""
-    active = member_activity(scope, scope.start, scope.end_day)
-    engaged = member_activity(scope, scope.start, scope.end_day, engaged_only=True)
-    active_members, member_days = scope.one(
-        sa.select(sa.func.count(sa.distinct(active.c.user_id)), sa.func.count()).select_from(active)
+    active = member_activity(scope, scope.start, scope.end_day, grain=None)
+    engaged = member_activity(scope, scope.start, scope.end_day, engaged_only=True, grain=None)
+    active_members, engaged_members = scope.one(
+        sa.select(
+            sa.select(sa.func.count()).select_from(active).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(engaged).scalar_subquery(),
+        )
     )
-    engaged_members = scope.scalar(sa.select(sa.func.count(sa.distinct(engaged.c.user_id))))
+    # The member-days of P are the sum of the daily active members of the series.
+    member_days = sum(_active_by_day(scope).values())
     dau_avg = member_days / scope.length
     return {
         "active_members": active_members,
@@ -61,14 +65,24 @@ def habit(scope: Scope) -> dict[str, Any]:
 
 def retention(scope: Scope) -> dict[str, Any]:
     """Of the members of M active in P′, the share also active in P."""
-    before = member_activity(scope, scope.previous_start, scope.start)
-    during = member_activity(scope, scope.start, scope.end_day)
+    before = member_activity(scope, scope.previous_start, scope.start, grain=None)
+    during = member_activity(scope, scope.start, scope.end_day, grain=None)
     statement = sa.select(
-        sa.func.count(sa.distinct(before.c.user_id)),
-        sa.func.count(sa.distinct(sa.case((before.c.user_id.in_(sa.select(during.c.user_id)), before.c.user_id)))),
-    )
+        sa.func.count(),
+        sa.func.count(sa.case((before.c.user_id.in_(sa.select(during.c.user_id)), 1))),
+    ).select_from(before)
     previous_active, retained = scope.one(statement)
     return {"retention_rate": ratio(retained, previous_active)}
+
+
+def _active_by_day(scope: Scope) -> dict[str, int]:
+    """Members of M active on each day of P (computed once per report)."""
+
+    def compute() -> dict[str, int]:
+        active = member_activity(scope, scope.start, scope.end_day)
+        return _by_day(scope, sa.select(active.c.day, sa.func.count()).group_by(active.c.day))
+
+    return dict(scope.cached("active_by_day", compute))
 
 
 def _by_day(scope: Scope, statement: Any) -> dict[str, int]:
@@ -77,9 +91,8 @@ def _by_day(scope: Scope, statement: Any) -> dict[str, int]:
 
 def series(scope: Scope) -> list[dict[str, Any]]:
     """One object per day of P: members active, members engaged, posts, new members."""
-    active = member_activity(scope, scope.start, scope.end_day)
     engaged = member_activity(scope, scope.start, scope.end_day, engaged_only=True)
-    active_by_day = _by_day(scope, sa.select(active.c.day, sa.func.count()).group_by(active.c.day))
+    active_by_day = _active_by_day(scope)
     engaged_by_day = _by_day(scope, sa.select(engaged.c.day, sa.func.count()).group_by(engaged.c.day))
     post_day = utc_date(POST.c.created_at, scope.dialect).label("day")
     posts = visible_posts(scope, scope.start_ts, scope.end_ts).add_columns(post_day).subquery()

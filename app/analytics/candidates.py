@@ -33,13 +33,6 @@ def _candidates(scope: Scope) -> tuple[Any, Any, Any, Any]:
     """The candidates' ids with their three figures, as one selectable and its columns."""
     lo_day = scope.end_day - timedelta(days=WINDOW_DAYS)
     lo, hi = scope.end_ts - timedelta(days=WINDOW_DAYS), scope.end_ts
-    pairs = activity(scope, lo_day, scope.end_day)
-    active = (
-        sa.select(pairs.c.user_id, sa.func.count().label("days"))
-        .group_by(pairs.c.user_id)
-        .having(sa.func.count() >= MIN_ACTIVE_DAYS)
-        .subquery("active_days")
-    )
     posts = (
         visible_posts(scope, lo, hi)
         .add_columns(POST.c.author_id.label("user_id"), sa.func.count().label("posts"))
@@ -47,10 +40,19 @@ def _candidates(scope: Scope) -> tuple[Any, Any, Any, Any]:
         .having(sa.func.count() >= MIN_POSTS)
         .subquery("window_posts")
     )
+    # Only those with enough posts can be candidates: the other two figures are computed for them.
+    writers = sa.select(posts.c.user_id)
+    pairs = activity(scope, lo_day, scope.end_day, users=writers)
+    active = (
+        sa.select(pairs.c.user_id, sa.func.count().label("days"))
+        .group_by(pairs.c.user_id)
+        .having(sa.func.count() >= MIN_ACTIVE_DAYS)
+        .subquery("active_days")
+    )
     reactions = (
         visible_reactions(scope, lo, hi)
         .add_columns(POST.c.author_id.label("user_id"), sa.func.count().label("reactions"))
-        .where(REACTION.c.user_id != POST.c.author_id)
+        .where(REACTION.c.user_id != POST.c.author_id, POST.c.author_id.in_(writers))
         .group_by(POST.c.author_id)
         .having(sa.func.count() >= MIN_REACTIONS)
         .subquery("window_reactions")

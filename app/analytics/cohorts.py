@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.dialect import add_months, month_of_date, month_of_timestamp
+from app.analytics.dialect import add_months, month_of_timestamp
 from app.analytics.scope import Scope, activity, members_at, midnight
 
 MONTHS = 12
@@ -32,11 +32,9 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
     )
     sizes: dict[str, int] = dict(scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month)))
     # Activity after end_ts never counts: the window stops at the end of P.
-    pairs = activity(scope, add_months(months[0], 1), scope.end_day)
-    active_months = (
-        sa.select(pairs.c.user_id, month_of_date(pairs.c.day, scope.dialect).label("month"))
-        .distinct()
-        .subquery("active_months")
+    # Distinct (user, month) pairs of the cohorts' members only, de-duplicated per month.
+    active_months = activity(
+        scope, add_months(months[0], 1), scope.end_day, grain="month", users=sa.select(cohort.c.user_id)
     )
     returned: dict[tuple[str, str], int] = {
         (joined, active): count

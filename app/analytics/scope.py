@@ -5,7 +5,7 @@ Every figure module builds on these selectables, so the words of KPIS.md ("staff
 once, here, as SQL.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401  (every table registered in the metadata)
-from app.analytics.dialect import utc_date
+from app.analytics.dialect import month_of_date, month_of_timestamp, utc_date
 
 TABLES = SQLModel.metadata.tables
 USER = TABLES["user"]
@@ -46,6 +46,13 @@ class Scope:
     start: date
     end: date
     circle_id: int | None
+    # Results shared by several figure groups of one report (e.g. the active members per day).
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def cached(self, key: str, compute: Any) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @property
     def length(self) -> int:
@@ -185,31 +192,59 @@ def visible_reactions(scope: Scope, lo: datetime, hi: datetime) -> Select[Any]:
 # Activity ------------------------------------------------------------------------------------
 
 
-def activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) -> Any:
+def activity(
+    scope: Scope,
+    lo: date,
+    hi: date,
+    *,
+    engaged_only: bool = False,
+    grain: str | None = "day",
+    users: Any = None,
+) -> Any:
     """Distinct (user_id, day) pairs of activity in [lo, hi), anyone's, in scope.
 
     Active = a visit, a post or a reaction; engaged = a post or a reaction. A post or reaction
     happens on the UTC date of its `created_at`, a visit on its `day`.
+
+    `grain` picks the second column: "day" (the default), "month" ('YYYY-MM', as `month`) or
+    None (distinct users only). `users`, a select of user ids, keeps only their activity: it
+    is applied in each branch, before the union removes duplicates, so the union stays small.
     """
     lo_ts, hi_ts = midnight(lo), midnight(hi)
-    posts = visible_posts(scope, lo_ts, hi_ts).add_columns(
-        POST.c.author_id.label("user_id"), utc_date(POST.c.created_at, scope.dialect).label("day")
-    )
+
+    def columns(user: Any, *, timestamp: Any = None, day: Any = None) -> list[Any]:
+        out = [user.label("user_id")]
+        if grain == "day":
+            out.append((utc_date(timestamp, scope.dialect) if timestamp is not None else day).label("day"))
+        elif grain == "month":
+            month = (
+                month_of_timestamp(timestamp, scope.dialect)
+                if timestamp is not None
+                else month_of_date(day, scope.dialect)
+            )
+            out.append(month.label("month"))
+        return out
+
+    posts = visible_posts(scope, lo_ts, hi_ts).add_columns(*columns(POST.c.author_id, timestamp=POST.c.created_at))
     reactions = visible_reactions(scope, lo_ts, hi_ts).add_columns(
-        REACTION.c.user_id.label("user_id"), utc_date(REACTION.c.created_at, scope.dialect).label("day")
+        *columns(REACTION.c.user_id, timestamp=REACTION.c.created_at)
     )
+    if users is not None:
+        posts = posts.where(POST.c.author_id.in_(users))
+        reactions = reactions.where(REACTION.c.user_id.in_(users))
     parts: list[Any] = [posts, reactions]
     if not engaged_only:
-        visits = sa.select(VISIT.c.user_id.label("user_id"), VISIT.c.day.label("day")).where(
-            VISIT.c.day >= lo, VISIT.c.day < hi
-        )
+        visits = sa.select(*columns(VISIT.c.user_id, day=VISIT.c.day)).where(VISIT.c.day >= lo, VISIT.c.day < hi)
         if scope.circle_id is not None:
             visits = visits.where(VISIT.c.circle_id == scope.circle_id)
+        if users is not None:
+            visits = visits.where(VISIT.c.user_id.in_(users))
         parts.append(visits)
     return sa.union(*parts).subquery()
 
 
-def member_activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False) -> Any:
-    """`activity` restricted to the members of M."""
-    pairs = activity(scope, lo, hi, engaged_only=engaged_only)
-    return sa.select(pairs.c.user_id, pairs.c.day).where(pairs.c.user_id.in_(member_ids(scope))).subquery()
+def member_activity(
+    scope: Scope, lo: date, hi: date, *, engaged_only: bool = False, grain: str | None = "day"
+) -> Any:
+    """`activity` restricted to the members of M (filtered in each branch, before the union)."""
+    return activity(scope, lo, hi, engaged_only=engaged_only, grain=grain, users=member_ids(scope))
