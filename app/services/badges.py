@@ -277,8 +277,10 @@ def recompute(session: Session, progress: Callable[[str], None] | None = None) -
         badge = catalog_badge(session, rule)
         subquery = rule.qualifying(session).subquery()
         held = select(BadgeAward.user_id).where(BadgeAward.badge_id == badge.id)
+        # A deleted account keeps its posts but receives nothing any more.
+        deleted = select(User.id).where(col(User.deleted_at).is_not(None))
         user_ids = session.exec(
-            select(subquery.c[0]).where(subquery.c[0].not_in(held))  # type: ignore[call-overload]
+            select(subquery.c[0]).where(subquery.c[0].not_in(held), subquery.c[0].not_in(deleted))
         ).scalars().all()
         for user_id in user_ids:
             if _grant(session, badge=badge, user_id=user_id, by=None, reason="", circle_id=None):

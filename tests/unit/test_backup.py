@@ -96,11 +96,12 @@ def snapshot(session: Session) -> dict[str, Any]:
 
 
 @pytest.fixture
-def empty_database(database_url: str, tmp_path: Path) -> Iterator[Any]:
+def empty_database(db: Session, database_url: str, tmp_path: Path) -> Iterator[Any]:
     """`empty_database(migrated=True)`: the URL of a new database of the same kind; the app goes back after."""
     created: list[str] = []
 
     def make(*, migrated: bool = True) -> str:
+        db.commit()  # gives the connection back before the app's engine changes
         if database_url.startswith("sqlite"):
             url = f"sqlite:///{tmp_path / f'restored-{len(created)}.db'}"
         else:
