@@ -165,31 +165,38 @@ FTS_SYNTAX = ['"', '""', "*", "OR", "AND", "NOT", "(", ")", "a OR", "OR b", "(gr
               "café OR", "x" * 500, "\x00"]
 
 
-@pytest.mark.parametrize("q", FTS_SYNTAX)
-def test_search_syntax_characters_never_break_the_service(db, q):
+def test_search_syntax_characters_never_break_the_service(db):
     circle, alice = _member_of(db)
     make_thread(db, circle, alice, title="Grinder talk", body="A grinder OR two.")
-    assert isinstance(search.search(db, viewer=alice, q=q), list)
-    db.rollback()
+    for q in FTS_SYNTAX:
+        assert isinstance(search.search(db, viewer=alice, q=q), list), q
+        db.rollback()
 
 
-@pytest.mark.parametrize("q", FTS_SYNTAX)
-def test_search_syntax_characters_never_cause_a_server_error_on_the_page(client, db, q):
+def test_search_syntax_characters_are_searched_as_plain_words(db):
     circle, alice = _member_of(db)
     make_thread(db, circle, alice, title="Grinder talk", body="A grinder OR two.")
-    login(client, alice)
-    assert client.get("/search", params={"q": q}).status_code == 200
-    assert client.get("/search", params={"q": q}, headers={"HX-Request": "true"}).status_code == 200
+    for q in ('"grinder"', "(grinder)", "grinder*", "grinder OR", "title:grinder"):
+        assert _titles(db, alice, q) == ["Grinder talk"], q
 
 
-@pytest.mark.parametrize("q", FTS_SYNTAX)
-def test_search_syntax_characters_never_cause_a_server_error_in_the_api(client, db, q):
+def test_search_syntax_characters_never_cause_a_server_error_on_the_page(client, db):
     circle, alice = _member_of(db)
     make_thread(db, circle, alice, title="Grinder talk", body="A grinder OR two.")
     login(client, alice)
-    response = client.get("/api/v1/search", params={"q": q})
-    assert response.status_code == 200
-    assert isinstance(response.json(), list)
+    for q in FTS_SYNTAX:
+        assert client.get("/search", params={"q": q}).status_code == 200, q
+        assert client.get("/search", params={"q": q}, headers={"HX-Request": "true"}).status_code == 200, q
+
+
+def test_search_syntax_characters_never_cause_a_server_error_in_the_api(client, db):
+    circle, alice = _member_of(db)
+    make_thread(db, circle, alice, title="Grinder talk", body="A grinder OR two.")
+    login(client, alice)
+    for q in FTS_SYNTAX:
+        response = client.get("/api/v1/search", params={"q": q})
+        assert response.status_code == 200, q
+        assert isinstance(response.json(), list)
 
 
 def test_the_search_page_shows_hits_with_highlighted_snippets(client, db):
