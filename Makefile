@@ -28,8 +28,7 @@ run: $(VENV)/.installed
 	$(BIN)/cercle serve --host 127.0.0.1 --port 8000
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench migrations tools
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy app

@@ -7,9 +7,7 @@ SEARCH_OBJECTS = ("post_fts", "search_vector", "ix_post_search_vector")
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if name and (name in SEARCH_OBJECTS or name.startswith("post_fts")):
-        return False
-    return True
+    return not (name and (name in SEARCH_OBJECTS or name.startswith("post_fts")))
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

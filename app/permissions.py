@@ -176,14 +176,6 @@ def require_kpis(session: Session, viewer: User | None, circle: Circle | None) -
     return user
 
 
-def can_see_post(access: CircleAccess, thread: Thread, post: Post) -> bool:
-    if post.deleted_at is not None:
-        return False
-    if (post.hidden or thread.hidden) and not access.can_moderate:
-        return False
-    return True
-
-
 # Query filters -----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import rules. Random with a fixed seed; dates end today (UTC).
 """
 
 import argparse
+import gc
 import gzip
 import json
 import math
@@ -765,6 +766,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="-", help="file (.gz compresses) or - for standard output")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    gc.disable()  # millions of small objects that live until the end: nothing to collect
     out = Output(args.out)
 
     def report(stage: str) -> None:

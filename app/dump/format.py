@@ -100,18 +100,9 @@ def timestamp(value: Any, line: int, name: str) -> str:
                 return f"{value[:10]} {value[11:19]}.000000"
         else:
             match = _UTC_Z.fullmatch(value)
-            if match is not None:
-                if _valid_day(match.group(1)) and _HMS.fullmatch(match.group(2)) is not None:
-                    fraction = match.group(3)
-                    return f"{match.group(1)} {match.group(2)}.{fraction.ljust(6, '0') if fraction else '000000'}"
-            elif "T" in value:
-                # Other offsets are accepted and converted; a time without a zone is not.
-                try:
-                    parsed = datetime.fromisoformat(value)
-                except ValueError:
-                    parsed = None
-                if parsed is not None and parsed.tzinfo is not None:
-                    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            if match is not None and _valid_day(match.group(1)) and _HMS.fullmatch(match.group(2)) is not None:
+                fraction = match.group(3)
+                return f"{match.group(1)} {match.group(2)}.{fraction.ljust(6, '0') if fraction else '000000'}"
     raise DumpError(f"{name}: not an ISO 8601 UTC timestamp like 2026-03-01T09:30:00Z ({value!r})", line)
 
 

@@ -49,7 +49,7 @@ def update(session: Session, **changes: str | int) -> SiteConfig:
         errors["description"] = _("The description is limited to 1,000 characters.")
     if errors:
         raise Invalid(_("Please correct the highlighted fields."), **errors)
-    for key, value in changes.items():
+    for key in changes:
         row = session.get(SiteSetting, key) or SiteSetting(key=key)
         row.value = json.dumps(getattr(config, key))
         session.add(row)

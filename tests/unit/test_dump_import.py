@@ -515,6 +515,8 @@ def test_a_missing_field_is_refused(db, match, field):
         ({"id": "u-bob"}, {"created_at": "2026-01-02 09:00"}, "created_at: not an ISO 8601 UTC timestamp"),
         ({"id": "u-bob"}, {"created_at": "2026-02-30T09:00:00Z"}, "created_at: not an ISO 8601 UTC timestamp"),
         ({"id": "u-bob"}, {"created_at": "2026-01-02T09:00:00"}, "created_at: not an ISO 8601 UTC timestamp"),
+        ({"id": "u-bob"}, {"created_at": "2026-01-02T09:00:00+02:00"}, "created_at: not an ISO 8601 UTC timestamp"),
+        ({"id": "u-bob"}, {"created_at": "2026-01-02T24:00:00Z"}, "created_at: not an ISO 8601 UTC timestamp"),
         ({"id": "u-bob"}, {"is_admin": "yes"}, "is_admin: must be true or false"),
         ({"id": "u-bob"}, {"email": "not-an-email"}, "email: not an e-mail address"),
         ({"id": "c-espresso"}, {"visibility": "public"}, "visibility: must be one of open, closed, secret"),
