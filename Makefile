@@ -35,7 +35,8 @@ typecheck: $(VENV)/.installed-dev
 
 pytest: $(VENV)/.installed-dev
 	@$(BIN)/python tests/check_browser.py
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -m "not faults" $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -m faults $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

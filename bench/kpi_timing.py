@@ -63,8 +63,10 @@ def cases(session: Any) -> list[tuple[str, Any, Any, Any]]:
 def group_timings(package: str, session: Any, start: Any, end: Any, circle: Any) -> dict[str, float]:
     """Time each figure group of one report, in the order report() computes them."""
     analytics = importlib.import_module(package)
-    mods = {name: importlib.import_module(f"{package}.{name}") for name in
-            ("activity", "candidates", "cohorts", "conversation", "participation", "recognition", "scope")}
+    mods = {
+        name: importlib.import_module(f"{package}.{name}")
+        for name in ("activity", "candidates", "cohorts", "conversation", "participation", "recognition", "scope")
+    }
     scope = mods["scope"].make_scope(session, start=start, end=end, circle_id=circle.id if circle else None)
     if hasattr(mods["scope"], "prepare"):  # the optimised code computes M once per report
         mods["scope"].prepare(scope)
@@ -106,7 +108,9 @@ def run(url: str, packages: list[str], repeat: int, groups: bool) -> list[dict[s
             results = {}
             for package in packages:
                 report = importlib.import_module(f"{package}.report").report
-                seconds, figures = best_of(repeat, lambda p=report, s=start, c=circle: p(session, start=s, end=end, circle=c))
+                seconds, figures = best_of(
+                    repeat, lambda p=report, s=start, e=end, c=circle: p(session, start=s, end=e, circle=c)
+                )
                 session.rollback()
                 figures = {k: v for k, v in figures.items() if k != "generated_at"}
                 results[package] = (seconds, figures)
@@ -133,8 +137,6 @@ def main() -> None:
     args = parser.parse_args()
     urls = args.url or [os.environ["CERCLE_DATABASE_URL"]]
     packages = ["app.analytics", *args.compare]
-    for extra in args.compare:
-        sys.path.insert(0, str(Path(extra.split(".")[0]).resolve().parent)) if os.sep in extra else None
     rows = [row for url in urls for row in run(url, packages, args.repeat, args.groups)]
 
     headers = ["database", "report", "code", "best time", "target", "vs first code"]
@@ -144,8 +146,16 @@ def main() -> None:
         key = (row["database"], row["report"])
         firsts.setdefault(key, row["seconds"])
         speed = firsts[key] / row["seconds"] if row["seconds"] else 0
-        lines.append([row["database"], row["report"], row["code"], f"{row['seconds']:.3f} s",
-                      f"<= {TARGETS[row['report']]} s", f"{1 / speed:.2f}x" if speed else "-"])
+        lines.append(
+            [
+                row["database"],
+                row["report"],
+                row["code"],
+                f"{row['seconds']:.3f} s",
+                f"<= {TARGETS[row['report']]} s",
+                f"{1 / speed:.2f}x" if speed else "-",
+            ]
+        )
     widths = [max(len(headers[i]), *(len(line[i]) for line in lines)) for i in range(len(headers))]
     print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))

@@ -243,8 +243,6 @@ def activity(
     return sa.union(*parts).subquery()
 
 
-def member_activity(
-    scope: Scope, lo: date, hi: date, *, engaged_only: bool = False, grain: str | None = "day"
-) -> Any:
+def member_activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False, grain: str | None = "day") -> Any:
     """`activity` restricted to the members of M (filtered in each branch, before the union)."""
     return activity(scope, lo, hi, engaged_only=engaged_only, grain=grain, users=member_ids(scope))

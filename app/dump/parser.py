@@ -15,7 +15,8 @@ from json.scanner import make_scanner  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 from app.dump.format import HEADER_TYPE, TYPE_INDEX, TYPES, VERSION, DumpError, key_of
-from app.dump.records import RecordHandlers
+from app.dump.records_content import ContentRecords
+from app.dump.records_people import PeopleRecords
 
 PROGRESS_EVERY = 20_000
 
@@ -41,7 +42,7 @@ class Plan:
     lines: int = 0
 
 
-class Parser(RecordHandlers):
+class Parser(PeopleRecords, ContentRecords):
     def __init__(self, sink: ParserSink, now: str) -> None:
         super().__init__(sink, now)
         self.sink: ParserSink = sink

@@ -28,8 +28,8 @@ from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
 from app import db as app_db
-from app.models import Circle, Membership, Post, Reaction, ReadState, Thread, User
 from app.middleware import SESSION_COOKIE
+from app.models import Circle, Membership, Post, Reaction, ReadState, Thread, User
 from app.security import csrf_token_for
 from app.services import accounts, memberships
 from tests.factories import PASSWORD, add_member, make_circle, make_thread, make_user
@@ -67,7 +67,10 @@ class Server:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,8 +129,7 @@ def login_client(base: str, username: str) -> httpx.Client:
     page = client.get("/login")
     token = CSRF_RE.search(page.text)
     assert token, page.text[:500]
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token.group(1)})
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)})
     assert response.status_code == 303, response.text[:500]
     cookie = client.cookies.get(SESSION_COOKIE)
     assert cookie
@@ -151,7 +153,10 @@ def bearer_client(base: str, session: Session, user: User) -> httpx.Client:
 def members_as_clients(session: Session, base: str, users: list[User]) -> list[httpx.Client]:
     """Half the members by session cookie + X-CSRF-Token header (some through /login), half by Bearer token."""
     return [
-        bearer_client(base, session, u) if i % 2 else login_client(base, u.username) if i % 10 == 0
+        bearer_client(base, session, u)
+        if i % 2
+        else login_client(base, u.username)
+        if i % 10 == 0
         else cookie_client(base, session, u)
         for i, u in enumerate(users)
     ]
@@ -235,6 +240,7 @@ def test_fifty_concurrent_writers_lose_nothing_and_counters_match(db, database_u
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
             crashed.append(error)
 
+    db.commit()  # on SQLite, a transaction left open here would hold the write lock
     started = time.perf_counter()
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
     for t in threads:
@@ -247,8 +253,10 @@ def test_fifty_concurrent_writers_lose_nothing_and_counters_match(db, database_u
 
     kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     writes = sum(outcome.statuses.values())
-    print(f"\n[{kind}] {writes} writes in {duration:.1f} s ({writes / duration:.0f}/s), "
-          f"slowest {outcome.slowest:.2f} s; statuses {dict(sorted(outcome.statuses.items()))}")
+    print(
+        f"\n[{kind}] {writes} writes in {duration:.1f} s ({writes / duration:.0f}/s), "
+        f"slowest {outcome.slowest:.2f} s; statuses {dict(sorted(outcome.statuses.items()))}"
+    )
 
     # Zero 5xx; on SQLite, contention waits (busy timeout) instead of "database is locked".
     assert outcome.server_errors == 0, outcome.unexpected[:5]
@@ -258,16 +266,14 @@ def test_fifty_concurrent_writers_lose_nothing_and_counters_match(db, database_u
     assert len(outcome.replies) == WRITERS * ROUNDS
 
     with app_db.open_session() as session:
-        lost = check_database(session, thread_id=thread.id, circle_id=circle.id, outcome=outcome,
-                              user_ids=user_ids)
+        lost = check_database(session, thread_id=thread.id, circle_id=circle.id, outcome=outcome, user_ids=user_ids)
     check_unread_counts(clients, thread_id=thread.id, slug=circle.slug, outcome=outcome)
     for client in clients:
         client.close()
     print(f"[{kind}] {WRITERS} writers, {len(outcome.replies)} posts, {lost} lost, {outcome.server_errors} 5xx")
 
 
-def check_database(session: Session, *, thread_id: int, circle_id: int, outcome: Outcome,
-                   user_ids: list[int]) -> int:
+def check_database(session: Session, *, thread_id: int, circle_id: int, outcome: Outcome, user_ids: list[int]) -> int:
     rows = {p.id: p for p in session.exec(select(Post).where(Post.thread_id == thread_id)).all()}
     # Every acknowledged reply is there, with the number and text the server gave back.
     lost = [post_id for post_id in outcome.replies if post_id not in rows]
@@ -291,9 +297,7 @@ def check_database(session: Session, *, thread_id: int, circle_id: int, outcome:
     expected = {(user_ids[index], post_id) for (index, post_id), on in outcome.reactions.items() if on}
     actual = set(session.exec(select(Reaction.user_id, Reaction.post_id).where(Reaction.kind == "like")).all())
     assert actual == expected
-    per_post = dict(session.exec(
-        select(Reaction.post_id, func.count()).group_by(col(Reaction.post_id))
-    ).all())
+    per_post = dict(session.exec(select(Reaction.post_id, func.count()).group_by(col(Reaction.post_id))).all())
     assert per_post == dict(Counter(post_id for _user, post_id in expected))
 
     # The circle's member count equals its active memberships: the host and the 50 writers.
@@ -306,9 +310,11 @@ def check_database(session: Session, *, thread_id: int, circle_id: int, outcome:
     assert circle.member_count == active
 
     # Each writer's read mark is its own last reply, never past the thread's end.
-    marks = dict(session.exec(
-        select(ReadState.user_id, ReadState.last_read_number).where(ReadState.thread_id == thread_id)
-    ).all())
+    marks = dict(
+        session.exec(
+            select(ReadState.user_id, ReadState.last_read_number).where(ReadState.thread_id == thread_id)
+        ).all()
+    )
     for index, user_id in enumerate(user_ids):
         own = max(n for i, n, _body in outcome.replies.values() if i == index)
         assert marks[user_id] == own <= thread.last_number

@@ -1,12 +1,14 @@
 """Faults under load: the server killed with SIGKILL mid-write, PostgreSQL restarted mid-traffic.
 
-The PostgreSQL restart stops the shared test cluster for a moment, so this module is marked
-`faults` and runs on its own, after the main suite:
+The restart test makes a throwaway PostgreSQL cluster of its own (`pg_createcluster`, on a free
+port) and restarts that one with `pg_ctlcluster`: the shared test cluster, and whatever else runs
+on it, is never touched. It needs root (as in CI) and Debian's postgresql-common. The module is
+marked `faults` (slow: real server processes, a cluster made and dropped) so it can be run apart:
 
-    pytest -m "not faults"            # the main run (xdist)
-    pytest -m faults -p no:xdist      # then this module, alone
+    pytest -m "not faults"            # the main run
+    pytest -m faults -p no:xdist      # these tests
 
-Needs root (or the postgres user) for `pg_ctlcluster`; CERCLE_TEST_PG_CLUSTER="15 main" by default.
+CERCLE_TEST_PG_VERSION picks the PostgreSQL version of the private cluster (15 by default).
 """
 
 import os
@@ -19,7 +21,6 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,16 +34,15 @@ from app import db as app_db
 from app.cli import run_migrations
 from app.config import get_settings
 from app.models import Circle, Membership, Post, Reaction, Thread, User
-from tests.conftest import PG_ADMIN_DSN, PG_MODE, _create_pg_database, _postgres_available, use_database
+from tests.conftest import PG_MODE, use_database
 from tests.factories import add_member, make_circle, make_thread, make_user
-from tests.system.test_concurrency import Server, bearer_client, cookie_client
+from tests.system.test_concurrency import Server, bearer_client, cookie_client, free_port
 
 with warnings.catch_warnings():
     # Registered in pyproject.toml's markers; until then, unknown marks only warn.
     warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
     pytestmark = [pytest.mark.faults]
 
-PG_CLUSTER = os.environ.get("CERCLE_TEST_PG_CLUSTER", "15 main").split()
 HANG_SECONDS = 10.0
 
 
@@ -114,8 +114,10 @@ def test_sigkill_during_writes_loses_no_acknowledged_reply(db, database_url, ser
     first = Server(database_url, tmp_path / "before-kill.log")
     servers.append(first.start())
     users = [db.get(User, user_id) for user_id in forum.user_ids]
-    clients = [bearer_client(first.base, db, u) if i % 2 else cookie_client(first.base, db, u)  # type: ignore[arg-type]
-               for i, u in enumerate(users)]
+    clients = [
+        bearer_client(first.base, db, u) if i % 2 else cookie_client(first.base, db, u)  # type: ignore[arg-type]
+        for i, u in enumerate(users)
+    ]
     acknowledged: dict[int, tuple[int, str]] = {}
     lock = threading.Lock()
     statuses: Counter[Any] = Counter()
@@ -181,56 +183,89 @@ def test_sigkill_during_writes_loses_no_acknowledged_reply(db, database_url, ser
         assert response.status_code == 201, response.text
         assert response.json()["number"] == last_number + 1
     in_flight = figures["stored"] - before_kill
-    print(f"\nfaults survived: SIGKILL ({kind}): {before_kill} replies acknowledged before the kill, "
-          f"{figures['lost']} lost, {in_flight} more stored from requests cut off, integrity {integrity}, "
-          f"counters equal the rows")
+    print(
+        f"\nfaults survived: SIGKILL ({kind}): {before_kill} replies acknowledged before the kill, "
+        f"{figures['lost']} lost, {in_flight} more stored from requests cut off, integrity {integrity}, "
+        f"counters equal the rows"
+    )
 
 
 # PostgreSQL restarted under load -------------------------------------------------------------
 
 
-def _pg_ready(timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with psycopg.connect(PG_ADMIN_DSN, connect_timeout=2) as conn:
-                conn.execute("SELECT 1")
-            return True
-        except psycopg.Error:
-            time.sleep(0.2)
-    return False
+@dataclass
+class PrivateCluster:
+    version: str
+    name: str
+    port: int
+    url: str
+
+    def ctl(self, action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, action],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(
+                    host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", connect_timeout=2
+                ) as conn:
+                    conn.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                time.sleep(0.2)
+        return False
 
 
 @pytest.fixture
-def pg_forum_url(tmp_path: Path) -> Iterator[str]:
-    """A PostgreSQL database of its own (not the shared `database_url` one), restored after."""
-    problem = _postgres_available() if PG_MODE != "off" else "disabled by CERCLE_TEST_POSTGRES=off"
+def private_cluster() -> Iterator[PrivateCluster]:
+    """A PostgreSQL cluster of this test's own, migrated, the app pointed at it; dropped after."""
+    problem = None
+    if shutil.which("pg_createcluster") is None or shutil.which("pg_ctlcluster") is None:
+        problem = "pg_createcluster / pg_ctlcluster (postgresql-common) are not installed"
+    elif os.geteuid() != 0:
+        problem = "making a PostgreSQL cluster needs root"
+    elif PG_MODE == "off":
+        problem = "disabled by CERCLE_TEST_POSTGRES=off"
     if problem:
         if PG_MODE == "required":
-            pytest.fail(f"PostgreSQL is required but unreachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
-    if shutil.which("pg_ctlcluster") is None:
-        pytest.fail("pg_ctlcluster is needed to restart PostgreSQL")
-    previous = os.environ.get("CERCLE_DATABASE_URL")
+            pytest.fail(f"PostgreSQL is required: {problem}")
+        pytest.skip(problem)
+    version = os.environ.get("CERCLE_TEST_PG_VERSION", "15")
     name = f"cercle_faults_{os.getpid()}"
-    url = _create_pg_database(name)
-    use_database(url)
-    run_migrations()
+    port = free_port()
+    made = subprocess.run(
+        ["pg_createcluster", version, name, "-p", str(port), "--", "-A", "trust"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    previous = os.environ.get("CERCLE_DATABASE_URL")
+    cluster = PrivateCluster(version, name, port, f"postgresql+psycopg://postgres@127.0.0.1:{port}/cercle")
     try:
-        yield url
+        started = cluster.ctl("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert cluster.ready(60)
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE cercle")
+        use_database(cluster.url)
+        run_migrations()
+        yield cluster
     finally:
         app_db.get_engine().dispose()
-        if not _pg_ready(30):  # never leave the cluster down for whoever comes next
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, "start"], check=False)
-            _pg_ready(60)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if previous:
             use_database(previous)
         else:
             os.environ.pop("CERCLE_DATABASE_URL", None)
             get_settings.cache_clear()
             app_db._engine_for.cache_clear()
+        subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True, timeout=120)
 
 
 @dataclass
@@ -241,11 +276,11 @@ class Traffic:
     acknowledged: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
-def test_postgresql_restart_gives_clean_503s_then_recovers(pg_forum_url, servers, tmp_path):
+def test_postgresql_restart_gives_clean_503s_then_recovers(private_cluster, servers, tmp_path):
     with app_db.open_session() as session:
         forum = make_forum(session, writers=2)
         writer, reader = (session.get(User, user_id) for user_id in forum.user_ids)
-        server = Server(pg_forum_url, tmp_path / "server.log")
+        server = Server(private_cluster.url, tmp_path / "server.log")
         servers.append(server.start())
         api = bearer_client(server.base, session, writer)  # type: ignore[arg-type]
         browser = cookie_client(server.base, session, reader)  # type: ignore[arg-type]
@@ -307,10 +342,9 @@ def test_postgresql_restart_gives_clean_503s_then_recovers(pg_forum_url, servers
     try:
         time.sleep(1.5)
         restart_began = time.monotonic()
-        done = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, "restart"],
-                              capture_output=True, text=True, timeout=120)
+        done = private_cluster.ctl("restart")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert _pg_ready(60), "PostgreSQL did not come back"
+        assert private_cluster.ready(60), "PostgreSQL did not come back"
         ready_at = time.monotonic()
         # Recovery by itself (pool_pre_ping): within a few seconds every kind of request works again.
         deadline = ready_at + 20
@@ -326,6 +360,13 @@ def test_postgresql_restart_gives_clean_503s_then_recovers(pg_forum_url, servers
         stop.set()
         for t in workers:
             t.join(timeout=HANG_SECONDS + 30)
+
+    # A quiet restart (at night, say): nobody asks while PostgreSQL restarts, and the very first
+    # requests after it meet only dead pooled connections. pool_pre_ping replaces them unseen.
+    idle_restart = private_cluster.ctl("restart")
+    assert idle_restart.returncode == 0, idle_restart.stdout + idle_restart.stderr
+    assert private_cluster.ready(60)
+    first_after_quiet_restart = {what: call(0)[0].status_code for what, call in loops.items()}
     api.close()
     browser.close()
 
@@ -334,15 +375,23 @@ def test_postgresql_restart_gives_clean_503s_then_recovers(pg_forum_url, servers
     outage = [a for a in answers if a[0] + a[1] >= restart_began and a[0] <= ready_at]
     statuses = Counter(a[3] for a in outage)
     slowest = max(a[1] for a in answers)
-    print(f"\nPostgreSQL restart: {ready_at - restart_began:.1f} s until ready; {len(answers)} requests, "
-          f"{len(outage)} during the restart {dict(statuses)}, slowest {slowest:.2f} s")
+    print(
+        f"\nPostgreSQL restart: {ready_at - restart_began:.1f} s until ready; {len(answers)} requests, "
+        f"{len(outage)} during the restart {dict(statuses)}, slowest {slowest:.2f} s"
+    )
     assert not traffic.bad, traffic.bad[:10]
     assert slowest < HANG_SECONDS
     assert statuses[503] >= 1, "no request met the outage: the test proves nothing"
     assert recovered_at is not None, "the server did not recover by itself"
+    # A request made once PostgreSQL is back never meets a dead pooled connection.
+    after = [a for a in answers if a[0] > ready_at]
+    assert after and all(a[3] in (200, 201) for a in after), Counter(a[3] for a in after)
+    assert all(status in (200, 201) for status in first_after_quiet_restart.values()), first_after_quiet_restart
     # After recovery, nothing acknowledged was lost and the counters agree.
     with app_db.open_session() as session:
         figures = check_consistency(session, forum, traffic.acknowledged)
-    print(f"faults survived: PostgreSQL restart: {statuses[503]} clean 503s, 0 500s, 0 hangs, recovered "
-          f"{recovered_at - ready_at:.1f} s after PostgreSQL was ready; {len(traffic.acknowledged)} replies "
-          f"acknowledged, {figures['lost']} lost")
+    print(
+        f"faults survived: PostgreSQL restart: {statuses[503]} clean 503s, 0 500s, 0 hangs, recovered "
+        f"{recovered_at - ready_at:.1f} s after PostgreSQL was ready; {len(traffic.acknowledged)} replies "
+        f"acknowledged, {figures['lost']} lost; first requests after a quiet restart: {first_after_quiet_restart}"
+    )

@@ -34,8 +34,19 @@ from tests.factories import add_member, make_admin, make_circle, make_invite, ma
 
 runner = CliRunner()
 # Tables the dump format leaves out by design: sessions, tokens and the like are not community data.
-NOT_IN_DUMPS = {"user_session", "api_token", "password_reset", "rate_event", "notification", "read_state",
-                "post_revision", "flag", "moderation_action", "site_setting", "alembic_version"}
+NOT_IN_DUMPS = {
+    "user_session",
+    "api_token",
+    "password_reset",
+    "rate_event",
+    "notification",
+    "read_state",
+    "post_revision",
+    "flag",
+    "moderation_action",
+    "site_setting",
+    "alembic_version",
+}
 
 
 def populate(session: Session) -> None:
@@ -57,8 +68,9 @@ def populate(session: Session) -> None:
     access = memberships.permissions.circle_access(session, alice, circle)
     posts.toggle_reaction(session, post=first, access=access, user=alice, kind="helpful")
     posts.toggle_reaction(session, post=first, access=access, user=alice, kind="like")
-    badge = badges.create_badge(session, by=admin, name="Green thumb", description="Grows things.", tier="silver",
-                                icon="leaf")
+    badge = badges.create_badge(
+        session, by=admin, name="Green thumb", description="Grows things.", tier="silver", icon="leaf"
+    )
     badges.award_manual(session, badge=badge, user=bob, by=admin, reason="The tomato answer.", circle=None)
     ambassadors.grant(session, member=alice, by=admin, reason="Always welcoming.")
     make_invite(session, admin, circle)
@@ -91,8 +103,12 @@ def kpis(session: Session, circle: Any = None) -> dict[str, Any]:
 
 def snapshot(session: Session) -> dict[str, Any]:
     garden = get_by_slug(session, "garden")
-    return {"dump": dump_lines(session), "rows": row_counts(session), "kpis": kpis(session),
-            "garden": kpis(session, garden)}
+    return {
+        "dump": dump_lines(session),
+        "rows": row_counts(session),
+        "kpis": kpis(session),
+        "garden": kpis(session, garden),
+    }
 
 
 @pytest.fixture
@@ -105,8 +121,9 @@ def empty_database(db: Session, database_url: str, tmp_path: Path) -> Iterator[A
         if database_url.startswith("sqlite"):
             url = f"sqlite:///{tmp_path / f'restored-{len(created)}.db'}"
         else:
-            url = _create_pg_database(f"cercle_restore_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_"
-                                      f"{os.getpid()}_{len(created)}")
+            url = _create_pg_database(
+                f"cercle_restore_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}_{len(created)}"
+            )
         created.append(url)
         if migrated:
             use_database(url)
@@ -138,8 +155,9 @@ def restore_into(url: str, file: Path) -> Any:
     return runner.invoke(cli, ["restore", str(file)])
 
 
-def test_backup_then_restore_into_an_empty_database_gives_the_same_community(db, database_url, tmp_path,
-                                                                            empty_database):
+def test_backup_then_restore_into_an_empty_database_gives_the_same_community(
+    db, database_url, tmp_path, empty_database
+):
     populate(db)
     before = snapshot(db)
     file = backup_of(database_url, tmp_path / "backups")
@@ -155,8 +173,10 @@ def test_backup_then_restore_into_an_empty_database_gives_the_same_community(db,
     assert after["dump"] == before["dump"]
     assert after["kpis"] == before["kpis"]
     assert after["garden"] == before["garden"]
-    print(f"\nbackup {file.name} ({file.stat().st_size:,} bytes) restored: {len(after['dump'])} dump lines, "
-          f"rows {sum(after['rows'].values())}, KPIs equal")
+    print(
+        f"\nbackup {file.name} ({file.stat().st_size:,} bytes) restored: {len(after['dump'])} dump lines, "
+        f"rows {sum(after['rows'].values())}, KPIs equal"
+    )
 
 
 def test_restored_members_can_sign_in_with_their_passwords(db, database_url, tmp_path, empty_database):
@@ -183,7 +203,7 @@ def test_restore_refuses_a_database_that_has_data(db, database_url, tmp_path, em
     assert "not empty" in result.output
     with app_db.open_session() as session:
         assert row_counts(session) == before
-        assert session.exec(text("SELECT username FROM \"user\"")).all() == [("squatter",)]
+        assert session.exec(text('SELECT username FROM "user"')).all() == [("squatter",)]
 
 
 def test_restore_refuses_the_live_database_it_was_taken_from(db, database_url, tmp_path):
@@ -220,8 +240,10 @@ def big_sqlite(tmp_path: Path) -> Iterator[str]:
     run_migrations()
     with sqlite3.connect(tmp_path / "big.db") as raw:
         raw.execute("CREATE TABLE ballast (b BLOB)")
-        raw.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
-                    "INSERT INTO ballast SELECT randomblob(2000) FROM n")
+        raw.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+            "INSERT INTO ballast SELECT randomblob(2000) FROM n"
+        )
     try:
         yield url
     finally:
@@ -272,8 +294,10 @@ def test_a_sqlite_backup_of_a_busy_database_finishes_and_is_consistent(big_sqlit
     for writer in writers:
         writer.join(timeout=30)
     backup.join(timeout=60)  # once the writes stop, a restarting copy ends too
-    print(f"\nbackup of a {Path(big_sqlite.removeprefix('sqlite:///')).stat().st_size / 1e6:.0f} MB database "
-          f"under {len(written)} writes: {took:.1f} s")
+    print(
+        f"\nbackup of a {Path(big_sqlite.removeprefix('sqlite:///')).stat().st_size / 1e6:.0f} MB database "
+        f"under {len(written)} writes: {took:.1f} s"
+    )
     assert finished_while_writing, "the backup never finished while the forum was writing"
     assert outcome and outcome[0].exit_code == 0, outcome
     (file,) = (tmp_path / "out").iterdir()

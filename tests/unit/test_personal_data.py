@@ -39,7 +39,6 @@ from app.services import accounts, badges, flags, posts, pulse
 from tests.factories import (
     PASSWORD,
     add_member,
-    csrf_from,
     login,
     make_admin,
     make_circle,
@@ -73,10 +72,10 @@ def build(session: Session) -> World:
     admin = make_admin(session)
     alice = make_user(session, "alice", display_name="Alice Liddell")
     bob = make_user(session, "bob", display_name="Bob Builder")
-    accounts.update_profile(session, user=alice, display_name="Alice Liddell", bio=f"I love {ALICE_WORDS}.",
-                            language="fr")
-    accounts.update_profile(session, user=bob, display_name="Bob Builder", bio=f"Climbing {BOB_WORDS}.",
-                            language=None)
+    accounts.update_profile(
+        session, user=alice, display_name="Alice Liddell", bio=f"I love {ALICE_WORDS}.", language="fr"
+    )
+    accounts.update_profile(session, user=bob, display_name="Bob Builder", bio=f"Climbing {BOB_WORDS}.", language=None)
     circle = make_circle(session, "travel", by=admin)
     add_member(session, circle, alice)
     add_member(session, circle, bob)
@@ -85,15 +84,27 @@ def build(session: Session) -> World:
     bob_reply = make_reply(session, alice_thread, bob, f"I never went to {BOB_WORDS}-island.")
     alice_reply = make_reply(session, bob_thread, alice, f"Bring {ALICE_WORDS} tea.")
     access = permissions.circle_access(session, alice, circle)
-    posts.edit_post(session, post=alice_reply, thread=bob_thread, access=access, by=alice,
-                    body=f"Bring {ALICE_WORDS} tea and a coat.")
+    posts.edit_post(
+        session,
+        post=alice_reply,
+        thread=bob_thread,
+        access=access,
+        by=alice,
+        body=f"Bring {ALICE_WORDS} tea and a coat.",
+    )
     posts.toggle_reaction(session, post=bob_reply, access=access, user=alice, kind="thanks")
     bob_access = permissions.circle_access(session, bob, circle)
     posts.toggle_reaction(session, post=alice_reply, access=bob_access, user=bob, kind="like")
-    flags.flag_post(session, post=bob_reply, thread=alice_thread, access=access, user=alice, reason="other",
-                    text=f"Alice's private flag note {ALICE_WORDS}")
-    badge = badges.create_badge(session, by=admin, name="Explorer", description="Went far.", tier="gold",
-                                icon="leaf")
+    flags.flag_post(
+        session,
+        post=bob_reply,
+        thread=alice_thread,
+        access=access,
+        user=alice,
+        reason="other",
+        text=f"Alice's private flag note {ALICE_WORDS}",
+    )
+    badge = badges.create_badge(session, by=admin, name="Explorer", description="Went far.", tier="gold", icon="leaf")
     badges.award_manual(session, badge=badge, user=alice, by=admin, reason="The island trip.", circle=None)
     for user, comment in ((alice, f"Alice's pulse comment {ALICE_WORDS}"), (bob, f"Bob's pulse {BOB_WORDS}")):
         user.created_at = utcnow() - timedelta(days=40)
@@ -105,8 +116,17 @@ def build(session: Session) -> World:
     accounts.create_api_token(session, user=bob, name="bob's script")
     reset_token = accounts.create_reset_token(session, user=alice)
     accounts.start_session(session, user=bob, user_agent="Bob's browser", ip="203.0.113.9")
-    return World(alice.id, bob.id, circle.id, alice_thread.id, bob_thread.id, alice_reply.id,  # type: ignore[arg-type]
-                 bob_reply.id, token, reset_token)  # type: ignore[arg-type]
+    return World(
+        alice.id,
+        bob.id,
+        circle.id,
+        alice_thread.id,
+        bob_thread.id,
+        alice_reply.id,  # type: ignore[arg-type]
+        bob_reply.id,
+        token,
+        reset_token,
+    )  # type: ignore[arg-type]
 
 
 def counts_of(session: Session, user_id: int) -> dict[str, int]:
@@ -151,8 +171,15 @@ def check_export(data: dict[str, Any], world: World, session: Session) -> None:
     assert data["notifications"], "Bob's reply to her thread notified her"
     # Nothing of Bob: his e-mail, his words, his profile, his sessions, his answers.
     raw = json.dumps(data, ensure_ascii=False)
-    for foreign in ("bob@example.com", BOB_WORDS, "Bob Builder", "Bob's browser", "203.0.113.9", "bob's script",
-                    "admin@example.com"):
+    for foreign in (
+        "bob@example.com",
+        BOB_WORDS,
+        "Bob Builder",
+        "Bob's browser",
+        "203.0.113.9",
+        "bob's script",
+        "admin@example.com",
+    ):
         assert foreign not in raw, foreign
     # Nor secrets of her own: no password hash, no token (hashed or not).
     alice = session.get(User, world.alice_id)
@@ -201,17 +228,25 @@ def test_the_settings_page_has_one_delete_form_and_a_plain_title(client, db):
 # Deletion ----------------------------------------------------------------------------------
 
 
-def delete_by_form(client: TestClient, world: World, *, erase: bool, password: str = PASSWORD,
-                   confirm: str = "DELETE") -> Any:
+def delete_by_form(
+    client: TestClient, world: World, *, erase: bool, password: str = PASSWORD, confirm: str = "DELETE"
+) -> Any:
     if SESSION_COOKIE not in client.cookies:
         login(client, "alice")
-    return post_form(client, "/settings/delete", {"password": password, "confirm": confirm,
-                                                  "posts": "erase" if erase else "keep"}, csrf_page="/settings")
+    return post_form(
+        client,
+        "/settings/delete",
+        {"password": password, "confirm": confirm, "posts": "erase" if erase else "keep"},
+        csrf_page="/settings",
+    )
 
 
 def delete_by_api(client: TestClient, world: World, *, erase: bool, password: str = PASSWORD) -> Any:
-    return client.post("/api/v1/me/delete", json={"password": password, "erase_posts": erase},
-                       headers={"Authorization": f"Bearer {world.token}"})
+    return client.post(
+        "/api/v1/me/delete",
+        json={"password": password, "erase_posts": erase},
+        headers={"Authorization": f"Bearer {world.token}"},
+    )
 
 
 @pytest.mark.parametrize("erase", [False, True], ids=["keep-posts", "erase-posts"])
@@ -238,7 +273,13 @@ def test_deleting_the_account_erases_the_personal_data(client, make_client, db, 
     # The account: a placeholder name, no personal field left.
     assert alice.username == f"former_{world.alice_id}"
     assert (alice.email, alice.display_name, alice.bio_md, alice.bio_html, alice.password_hash, alice.language) == (
-        None, "", "", "", None, None)
+        None,
+        "",
+        "",
+        "",
+        None,
+        None,
+    )
     assert alice.deleted_at is not None
     # The rows: sessions, tokens, resets and notifications gone; the pulse score kept without its comment.
     after = counts_of(db, world.alice_id)
@@ -266,12 +307,19 @@ def test_deleting_the_account_erases_the_personal_data(client, make_client, db, 
     if erase:
         assert ALICE_WORDS not in page.text
         assert (reply.body_md, reply.body_html) == ("", "") and reply.deleted_at is not None
-        assert db.exec(select(func.count()).select_from(PostRevision).where(
-            col(PostRevision.post_id) == world.alice_reply_id)).one() == 0
+        assert (
+            db.exec(
+                select(func.count()).select_from(PostRevision).where(col(PostRevision.post_id) == world.alice_reply_id)
+            ).one()
+            == 0
+        )
         assert threads[world.alice_thread_id].hidden  # her opening post is gone
         post_count, reply_count, last_number = threads_before[world.bob_thread_id]
-        assert (threads[world.bob_thread_id].post_count, threads[world.bob_thread_id].reply_count,
-                threads[world.bob_thread_id].last_number) == (post_count - 1, reply_count - 1, last_number)
+        assert (
+            threads[world.bob_thread_id].post_count,
+            threads[world.bob_thread_id].reply_count,
+            threads[world.bob_thread_id].last_number,
+        ) == (post_count - 1, reply_count - 1, last_number)
         assert index_mentions(db, ALICE_WORDS) == 0
         assert viewer.get("/api/v1/search", params={"q": ALICE_WORDS}).json() == []
     else:
@@ -283,16 +331,20 @@ def test_deleting_the_account_erases_the_personal_data(client, make_client, db, 
         assert hits and all(hit["author"] is None for hit in hits)
     # Recount: every thread's counters equal its visible rows.
     for thread in threads.values():
-        visible = db.exec(select(func.count()).select_from(Post).where(
-            Post.thread_id == thread.id, col(Post.deleted_at).is_(None), col(Post.hidden).is_(False))).one()
+        visible = db.exec(
+            select(func.count())
+            .select_from(Post)
+            .where(Post.thread_id == thread.id, col(Post.deleted_at).is_(None), col(Post.hidden).is_(False))
+        ).one()
         assert thread.post_count == visible
     db.commit()
 
     # The deleted account cannot sign in, by any door.
     refused = post_form(make_client(), "/login", {"username": "alice", "password": PASSWORD}, csrf_page="/login")
     assert refused.status_code == 422 and "Wrong username or password." in refused.text
-    refused = post_form(make_client(), "/login", {"username": "alice@example.com", "password": PASSWORD},
-                        csrf_page="/login")
+    refused = post_form(
+        make_client(), "/login", {"username": "alice@example.com", "password": PASSWORD}, csrf_page="/login"
+    )
     assert refused.status_code == 422
     assert client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD}).status_code == 422
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {world.token}"}).status_code == 401
@@ -308,9 +360,13 @@ def test_deleting_the_account_erases_the_personal_data(client, make_client, db, 
 def index_mentions(session: Session, word: str) -> int:
     """Rows of the search index that still hold `word`."""
     if session.get_bind().dialect.name == "sqlite":
-        return session.exec(text("SELECT count(*) FROM post_fts WHERE post_fts MATCH :q"), params={"q": f'"{word}"'}).one()[0]  # type: ignore[call-overload]
-    return session.exec(text("SELECT count(*) FROM post WHERE search_vector::text LIKE :q"),  # type: ignore[call-overload]
-                        params={"q": f"%{word}%"}).one()[0]
+        return session.exec(
+            text("SELECT count(*) FROM post_fts WHERE post_fts MATCH :q"), params={"q": f'"{word}"'}
+        ).one()[0]  # type: ignore[call-overload]
+    return session.exec(
+        text("SELECT count(*) FROM post WHERE search_vector::text LIKE :q"),  # type: ignore[call-overload]
+        params={"q": f"%{word}%"},
+    ).one()[0]
 
 
 def snapshot(session: Session, world: World) -> dict[str, Any]:
@@ -318,8 +374,14 @@ def snapshot(session: Session, world: World) -> dict[str, Any]:
     alice = session.get(User, world.alice_id)
     assert alice is not None
     return {
-        "account": (alice.username, alice.email, alice.display_name, alice.bio_md, alice.password_hash,
-                    alice.deleted_at),
+        "account": (
+            alice.username,
+            alice.email,
+            alice.display_name,
+            alice.bio_md,
+            alice.password_hash,
+            alice.deleted_at,
+        ),
         "rows": counts_of(session, world.alice_id),
         "pulse": session.exec(select(Pulse.comment).where(Pulse.user_id == world.alice_id)).all(),
         "membership": session.exec(select(Membership.state).where(Membership.user_id == world.alice_id)).all(),

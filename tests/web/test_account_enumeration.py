@@ -78,15 +78,20 @@ def test_sign_in_answers_the_same_for_a_wrong_password_and_an_unknown_account(cl
     token = csrf_from(client)
     pages = {}
     for login_name in ("alice", "nobody_here", "alice@example.com", "nobody@example.com"):
-        response = client.post("/login", data={"username": login_name, "password": "wrong password!",
-                                               "csrf_token": token}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"username": login_name, "password": "wrong password!", "csrf_token": token},
+            follow_redirects=False,
+        )
         assert response.status_code == 422
         assert SESSION_COOKIE not in response.cookies
         pages[login_name] = same_page(response.text, login_name)
     assert "Wrong username or password." in pages["alice"]
     assert pages["alice"] == pages["nobody_here"] == pages["alice@example.com"] == pages["nobody@example.com"]
-    api = [client.post("/api/v1/auth/token", data={"username": name, "password": "wrong password!"})
-           for name in ("alice", "nobody_here")]
+    api = [
+        client.post("/api/v1/auth/token", data={"username": name, "password": "wrong password!"})
+        for name in ("alice", "nobody_here")
+    ]
     assert [r.status_code for r in api] == [422, 422]
     assert api[0].json() == api[1].json()
 
@@ -97,9 +102,10 @@ def test_a_deleted_account_answers_like_a_missing_one(client, db):
     alice = make_user(db, "alice")
     personal_data.delete_account(db, user=alice, password=PASSWORD, erase_posts=False)
     token = csrf_from(client)
-    pages = [same_page(client.post("/login", data={"username": name, "password": PASSWORD,
-                                                   "csrf_token": token}).text, name)
-             for name in (f"former_{alice.id}", "nobody_here")]
+    pages = [
+        same_page(client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token}).text, name)
+        for name in (f"former_{alice.id}", "nobody_here")
+    ]
     assert pages[0] == pages[1]
 
 
@@ -112,8 +118,11 @@ def test_registration_does_not_say_whether_the_username_or_the_email_is_taken(cl
     }
     pages = {}
     for what, fields in attempts.items():
-        response = client.post("/register", data={**fields, "password": PASSWORD, "display_name": "",
-                                                  "csrf_token": token}, follow_redirects=False)
+        response = client.post(
+            "/register",
+            data={**fields, "password": PASSWORD, "display_name": "", "csrf_token": token},
+            follow_redirects=False,
+        )
         assert response.status_code == 422, what
         assert SESSION_COOKIE not in response.cookies
         pages[what] = same_page(response.text, fields["username"], fields["email"])
@@ -145,14 +154,17 @@ def test_sign_in_takes_as_long_for_an_unknown_account_as_for_a_wrong_password(db
     token = csrf_from(client)
 
     def attempt(login_name: str) -> float:
-        response = client.post("/login", data={"username": login_name, "password": "not the password",
-                                               "csrf_token": token})
+        response = client.post(
+            "/login", data={"username": login_name, "password": "not the password", "csrf_token": token}
+        )
         assert response.status_code == 422
         return timer.last
 
     existing, missing, ratio = median_ratio(attempt, names, [f"ghost{i:02d}" for i in range(ATTEMPTS + 1)])
-    print(f"\nsign-in: existing account (wrong password) median {existing * 1000:.1f} ms, unknown account "
-          f"{missing * 1000:.1f} ms, ratio {ratio:.2f} over {ATTEMPTS} attempts each")
+    print(
+        f"\nsign-in: existing account (wrong password) median {existing * 1000:.1f} ms, unknown account "
+        f"{missing * 1000:.1f} ms, ratio {ratio:.2f} over {ATTEMPTS} attempts each"
+    )
     assert 0.5 <= ratio <= 2.0
 
 
@@ -178,8 +190,10 @@ def test_forgot_password_takes_as_long_for_an_existing_account(db, timed, monkey
         return timer.last
 
     existing, missing, ratio = median_ratio(attempt, names, [f"ghost{i:02d}" for i in range(ATTEMPTS + 1)])
-    print(f"\nforgot password: existing account median {existing * 1000:.1f} ms, unknown {missing * 1000:.1f} ms, "
-          f"ratio {ratio:.2f}; {len(sent)} mails sent")
+    print(
+        f"\nforgot password: existing account median {existing * 1000:.1f} ms, unknown {missing * 1000:.1f} ms, "
+        f"ratio {ratio:.2f}; {len(sent)} mails sent"
+    )
     assert len(sent) == ATTEMPTS + 1  # the mails did go out, in the background
     # The page takes a few milliseconds: a ratio of two such medians is noisy, so a difference
     # under 10 ms passes too. A mail sent before answering would add 100 ms and fail both.
@@ -207,8 +221,9 @@ def test_a_session_cookie_set_before_sign_in_is_replaced(client, make_client, db
     victim = make_client()
     victim.cookies.set(SESSION_COOKIE, mallory_token, domain=COOKIE_DOMAIN)
     anon_csrf = csrf_from(victim)  # the form of the page, as served to the victim
-    response = victim.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": anon_csrf},
-                           follow_redirects=False)
+    response = victim.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": anon_csrf}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert victim.cookies.get(SESSION_COOKIE) not in (None, mallory_token)
     assert victim.get("/api/v1/me").json()["username"] == "alice"
@@ -218,16 +233,31 @@ def test_a_session_cookie_set_before_sign_in_is_replaced(client, make_client, db
     seed_csrf = csrf_from(fresh)
     login(fresh, "alice")
     assert ANON_COOKIE not in fresh.cookies or not fresh.cookies.get(ANON_COOKIE)
-    refused = fresh.post("/settings/profile", data={"display_name": "x", "csrf_token": seed_csrf},
-                         follow_redirects=False)
+    refused = fresh.post(
+        "/settings/profile", data={"display_name": "x", "csrf_token": seed_csrf}, follow_redirects=False
+    )
     assert refused.status_code == 403
 
 
 # Secrets never logged ------------------------------------------------------------------------
 
 CLIENT_LOGGERS = ("httpx", "httpx2")  # the test client's own request lines
-LOGGERS = ("sqlalchemy.engine", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpx2", "httpcore",
-           "httpcore2", "app", "passlib", "multipart", "python_multipart", "fastapi", "starlette")
+LOGGERS = (
+    "sqlalchemy.engine",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "app",
+    "passlib",
+    "multipart",
+    "python_multipart",
+    "fastapi",
+    "starlette",
+)
 
 
 def test_no_token_or_password_reaches_any_log_record(client, make_client, db, caplog):
@@ -236,19 +266,27 @@ def test_no_token_or_password_reaches_any_log_record(client, make_client, db, ca
         logging.getLogger(name).setLevel(logging.DEBUG)
     secrets: dict[str, str] = {}
     try:
-        first_password, second_password, third_password = ("first secret passphrase", "second secret passphrase",
-                                                            "third secret passphrase")
-        secrets.update(first=first_password, second=second_password, third=third_password,
-                       wrong="a wrong guess of a password")
+        first_password, second_password, third_password = (
+            "first secret passphrase",
+            "second secret passphrase",
+            "third secret passphrase",
+        )
+        secrets.update(
+            first=first_password, second=second_password, third=third_password, wrong="a wrong guess of a password"
+        )
         browser = make_client()
-        response = post_form(browser, "/register", {"username": "alice", "email": "alice@example.com",
-                                                    "password": first_password, "display_name": ""},
-                             csrf_page="/register")
+        response = post_form(
+            browser,
+            "/register",
+            {"username": "alice", "email": "alice@example.com", "password": first_password, "display_name": ""},
+            csrf_page="/register",
+        )
         assert response.status_code == 303
         secrets["session after registration"] = browser.cookies.get(SESSION_COOKIE)
         browser.post("/logout", headers={"X-CSRF-Token": csrf_from(browser, "/settings")})
-        wrong = post_form(make_client(), "/login", {"username": "alice", "password": secrets["wrong"]},
-                          csrf_page="/login")
+        wrong = post_form(
+            make_client(), "/login", {"username": "alice", "password": secrets["wrong"]}, csrf_page="/login"
+        )
         assert wrong.status_code == 422
         login(browser, "alice", first_password)
         secrets["session"] = browser.cookies.get(SESSION_COOKIE)
@@ -260,10 +298,18 @@ def test_no_token_or_password_reaches_any_log_record(client, make_client, db, ca
         assert client.get("/api/v1/me", headers=bearer).status_code == 200
         granted = client.post("/api/v1/auth/token", data={"username": "alice", "password": first_password})
         secrets["password-flow token"] = granted.json()["access_token"]
-        assert client.get("/api/v1/me/export", headers={"Authorization": f"Bearer {granted.json()['access_token']}"}
-                          ).status_code == 200
-        changed = post_form(browser, "/settings/password", {"current_password": first_password,
-                                                            "new_password": second_password}, csrf_page="/settings")
+        assert (
+            client.get(
+                "/api/v1/me/export", headers={"Authorization": f"Bearer {granted.json()['access_token']}"}
+            ).status_code
+            == 200
+        )
+        changed = post_form(
+            browser,
+            "/settings/password",
+            {"current_password": first_password, "new_password": second_password},
+            csrf_page="/settings",
+        )
         assert changed.status_code == 303
         assert post_form(make_client(), "/forgot", {"login": "alice"}, csrf_page="/forgot").status_code == 200
         user = accounts.find_by_login(db, "alice")
@@ -271,10 +317,11 @@ def test_no_token_or_password_reaches_any_log_record(client, make_client, db, ca
         secrets["reset token"] = accounts.create_reset_token(db, user=user)
         reset_page = make_client()
         assert reset_page.get(f"/reset/{secrets['reset token']}").status_code == 200
-        reset = reset_page.post(f"/reset/{secrets['reset token']}",
-                                data={"password": third_password,
-                                      "csrf_token": csrf_from(reset_page, f"/reset/{secrets['reset token']}")},
-                                follow_redirects=False)
+        reset = reset_page.post(
+            f"/reset/{secrets['reset token']}",
+            data={"password": third_password, "csrf_token": csrf_from(reset_page, f"/reset/{secrets['reset token']}")},
+            follow_redirects=False,
+        )
         assert reset.status_code == 303, reset.text[:300]
         login(make_client(), "alice", third_password)
     finally:
@@ -295,7 +342,11 @@ def test_no_token_or_password_reaches_any_log_record(client, make_client, db, ca
                 continue
             # The reset link is a URL the member opens: the test's own HTTP client (httpx) names the
             # URL it requests. Nothing of the server's side may.
-            if what == "reset token" and record.name in CLIENT_LOGGERS and record.getMessage().startswith("HTTP Request"):
+            if (
+                what == "reset token"
+                and record.name in CLIENT_LOGGERS
+                and record.getMessage().startswith("HTTP Request")
+            ):
                 continue
             leaks.append(f"{what} in {record.name}: {record.getMessage()[:200]}")
     print(f"\n{len(records)} log records checked for {len(secrets)} secrets: {len(leaks)} leaks")
