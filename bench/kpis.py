@@ -99,7 +99,7 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def run(name: str, url: str, dump: Path, parallel: bool) -> dict[str, Any]:
+def run(name: str, url: str, dump: Path, parallel: bool, kpis: bool = True) -> dict[str, Any]:
     from sqlalchemy import text
 
     from app.cli import run_migrations
@@ -130,7 +130,7 @@ def run(name: str, url: str, dump: Path, parallel: bool) -> dict[str, Any]:
     writer_after, parser_after = own_cpu()
     cpu = (writer_after - writer_before, parser_after - parser_before, server_cpu[0])
     print(f"{name}: imported in {seconds:.1f} s (CPU: {sum(cpu):.1f} s); KPI reports…", file=sys.stderr)
-    return {"database": name, "import": seconds, "cpu": cpu, "counts": counts, "kpis": kpi_timings()}
+    return {"database": name, "import": seconds, "cpu": cpu, "counts": counts, "kpis": kpi_timings() if kpis else None}
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -155,7 +155,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     out.append("-+-".join("-" * w for w in widths))
     out += [" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     if rows and all(row["kpis"] is None for row in rows):
-        out.append("KPIs: n/a (app.analytics is not there yet)")
+        out.append("KPIs: n/a (app.analytics is not there yet, or --skip-kpis)")
     return "\n".join(out)
 
 
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=PG_URL, help="PostgreSQL database (dropped and recreated)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"), help="benchmark one database only")
     parser.add_argument("--sequential", action="store_true", help="parse in the importing process")
+    parser.add_argument("--skip-kpis", action="store_true", help="time the import only")
     args = parser.parse_args()
 
     dump = args.dump or DATA / f"dump-{args.members}-{args.posts}.jsonl.gz"
@@ -191,9 +192,9 @@ def main() -> None:
         print(f"Generated in {seconds:.1f} s", file=sys.stderr)
     rows = []
     if args.only != "postgresql":
-        rows.append(run("SQLite", fresh_sqlite(args.sqlite), dump, not args.sequential))
+        rows.append(run("SQLite", fresh_sqlite(args.sqlite), dump, not args.sequential, not args.skip_kpis))
     if args.only != "sqlite":
-        rows.append(run("PostgreSQL", fresh_postgres(args.postgres), dump, not args.sequential))
+        rows.append(run("PostgreSQL", fresh_postgres(args.postgres), dump, not args.sequential, not args.skip_kpis))
     counts = rows[0]["counts"] if rows else {}
     print(
         f"\nDump: {dump.name} ({dump.stat().st_size / 1e6:.0f} MB): "

@@ -1,6 +1,7 @@
-"""One method per record type: check a dump line, give it a new id, queue its row.
+"""What the record handlers share (records_people.py, records_content.py: one method per type).
 
-Source ids map to new ids as records arrive (ids are handed out in file order, so the
+Each handler checks a dump line, gives it a new id and queues its row. Source ids map to
+new ids as records arrive (ids are handed out in file order, so the
 parser knows them without asking the database). Everything a later line is checked
 against — thread authors and dates, the thread of each post, unique pairs — is kept in
 compact in-memory structures. Rows go to a `Sink` in batches: the database writer itself,
