@@ -190,7 +190,7 @@ def fit(text: str, limit: int) -> str:
 def pack(limit: int, sep: str = " ", payloads: Iterable[Payload] = PAYLOADS) -> list[tuple[str, list[int]]]:
     """Payloads joined into as few values of at most `limit` characters as possible."""
     chunks: list[tuple[str, list[int]]] = []
-    text, ids = "", []
+    text, ids = "", list[int]()
     for payload in payloads:
         piece = fit(payload.text, limit)
         if text and len(text) + len(sep) + len(piece) <= limit:
@@ -563,8 +563,9 @@ def sweep_list_pages(sweep: Sweep, world: World, *, deep: bool) -> None:
                  "/admin/pulse", "/admin/badges", "/admin/circles", "/admin/kpis", "/admin/kpis?circle=stage",
                  "/mod", "/invites", f"/p/{world.edited_post}/revisions", "/u/xvictim", "/u/xsuspended"]:
         sweep.open(admin, path)
-    for path in ["/c/stage/members", "/notifications", "/mod/log", "/search?q=xss"]:
+    for path in ["/c/stage/members", "/notifications", "/mod/log"]:
         sweep.open_paged(admin, path, deep=deep)
+    sweep.open(admin, "/search?q=xss")  # its further pages come as htmx fragments
     # Thread titles must come back as the very text that was written (escaped, not stripped).
     listed = {" ".join(t.split()) for t in sweep.open_paged(admin, "/c/stage", deep=True, collect="a.thread-title")}
     missing = [t for t in world.thread_titles.values() if " ".join(t.replace("\x00", "").split()) not in listed]
@@ -597,7 +598,9 @@ def sweep_htmx(sweep: Sweep, world: World) -> None:
     sweep.open(admin, "/badges")
     urls = [f"/t/{world.posts_thread}?page={page}" for page in range(1, -(-(len(PAYLOADS) + 1) // 20) + 1)]
     urls += [f"/t/{world.mod_thread}", "/c/stage", "/c/stage?page=2", "/admin/kpis?circle=stage",
-             "/notifications/count", "/search?q=xss", "/search?q=xss&page=2"]
+             "/notifications/count"]
+    # Every post's search snippet (SQLite snippet() / PostgreSQL ts_headline, marks added by us).
+    urls += [f"/search?q=xss&page={page}" for page in range(1, -(-len(PAYLOADS) // 20) + 1)]
     searches = pack(400)
     urls += ["/search?" + str(httpx.QueryParams({"q": text})) for text, _ids in searches]
     sweep.fragments_in(admin, urls)

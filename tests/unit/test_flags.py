@@ -184,6 +184,18 @@ def test_keeping_a_post_hidden_by_flags_brings_it_back_and_counts_it_again(db: S
     assert {f.resolution for f in db.exec(select(Flag)).all()} == {"kept"}
 
 
+def test_keeping_a_post_hidden_by_flags_is_logged_once_as_a_restore(db: Session) -> None:
+    circle, host, author, members, thread, reply = _circle(db)
+    for member in members[:3]:
+        _flag(db, member, reply)
+    before = len(db.exec(select(ModerationAction)).all())
+    moderation.keep_post(db, post=_fresh(db, Post, reply.id), thread=_fresh(db, Thread, thread.id),
+                         access=_access(db, host, circle), by=host)
+    rows = db.exec(select(ModerationAction).order_by(col(ModerationAction.id))).all()[before:]
+    assert [(r.action, r.actor_id, r.target_user_id, r.circle_id, r.post_id, r.reason) for r in rows] == [
+        ("post_restored", host.id, author.id, circle.id, reply.id, "Flags dismissed")]
+
+
 def test_flags_already_reviewed_do_not_count_towards_hiding_again(db: Session) -> None:
     circle, host, _author, members, thread, reply = _circle(db)
     for member in members[:3]:
