@@ -27,8 +27,19 @@ are opened for a sample: the objects whose payloads aim at titles and attributes
 "breakout"), plus the first and the last. Thread titles are also checked to come back as the
 very text that was written.
 
-Runs on SQLite and PostgreSQL (the `db` fixture). PostgreSQL refuses NUL in text: the API must
-answer 422 (checked), and the same text without the NUL is stored instead.
+Also fed through htmx: fragments (threads, circle, search, KPIs) requested from inside a page and
+swapped in by htmx, replies posted with the page's own htmx form, and refused replies (422) whose
+text htmx swaps back in. Query parameters that pages show again (search, moderation log filters,
+KPI dates, `next`) get the breakouts.
+
+Seeds on SQLite and PostgreSQL (the `db` fixture); the whole browser sweep runs on SQLite, and
+on PostgreSQL the list pages and fragments (same templates, same rows: there the point is its
+own paths, the NUL refusals and the search headlines), to stay near two minutes. PostgreSQL
+refuses NUL in text: the API must answer 422 (checked), and the text without the NUL is stored.
+
+`pytest -s` prints "N payloads × M places, P pages opened (+F htmx fragments), E executions",
+what went where, and where the time went. `test_the_harness_sees_what_it_looks_for` proves the
+detectors catch live payloads.
 """
 
 import base64
@@ -501,11 +512,11 @@ class Sweep:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
-    def open(self, who: str, path: str, *, hover: bool = False) -> Any:
+    def open(self, who: str, path: str, *, hover: bool = False, status: int = 200) -> Any:
         page = self.pages[who]
         response = page.goto(path)
         self.opened += 1
-        assert response is not None and response.status == 200, f"{who} {path}: {response and response.status}"
+        assert response is not None and response.status == status, f"{who} {path}: {response and response.status}"
         if self.enforce_csp:
             policy = response.headers.get("content-security-policy", "")
             assert "script-src 'self'" in policy and "unsafe-inline" not in policy, f"{path}: CSP {policy!r}"
@@ -588,9 +599,15 @@ def sweep_object_pages(sweep: Sweep, world: World) -> None:
     for path in ([f"/c/{slug}" for slug in world.circle_sample] + [f"/badges/{slug}" for slug in world.badge_sample]
                  + [f"/u/{name}" for name in world.profile_sample]):
         sweep.open(admin, path)
-    # A search comes back in the page (the field's value, "nothing matches …").
-    for text, _ids in pack(500, payloads=[p for p in PAYLOADS if p.kind in ("breakout", "template")]):
+    # Query parameters that come back in the page: a search (the field, "nothing matches …"), the
+    # moderation log's filters, the KPI dates (refused: 422, the form shows them again), `next`.
+    reflected = [p for p in PAYLOADS if p.kind in ("breakout", "template")]
+    for text, ids in pack(500, payloads=reflected):
         sweep.open(admin, "/search?" + str(httpx.QueryParams({"q": text})))
+        sweep.open(admin, "/mod/log?" + str(httpx.QueryParams({"actor": text, "action": text})))
+        sweep.open(admin, "/admin/kpis?" + str(httpx.QueryParams({"start": text, "end": text})), status=422)
+        sweep.open("anonymous", "/login?" + str(httpx.QueryParams({"next": "/" + text})))
+        world.place("reflected query parameters", ids)
 
 
 def sweep_htmx(sweep: Sweep, world: World) -> None:
@@ -643,7 +660,6 @@ def sign_in_suspended(sweep: Sweep, browser: Any) -> None:
     try:
         page = context.new_page()
         problems.watch(page)
-        page.on("dialog", sweep._dialog)
         sweep.pages["suspended"] = page
         page.goto("/login")
         sweep.opened += 1
@@ -710,3 +726,28 @@ def test_no_payload_runs_anywhere(new_page: Callable[..., Any], browser: Any, li
     assert not hits, "payloads ran:\n  " + "\n  ".join(hits[:50])
     assert not dialogs, "dialogs opened:\n  " + "\n  ".join(dialogs[:50])
     assert not problems, f"{len(problems)} dangerous things in the pages:\n  " + "\n  ".join(problems[:80])
+
+
+def test_the_harness_sees_what_it_looks_for(browser: Any) -> None:
+    """The detectors themselves work: a page with live payloads (no sanitiser, no CSP) is caught."""
+    context = browser.new_context(bypass_csp=True)
+    dialogs: list[str] = []
+    try:
+        context.add_init_script(INIT_SCRIPT)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.set_content(
+            '<main><img src=x onerror="__xss(1)"><div id=hover onmouseover="__xss(2)">hover</div>'
+            '<a href="javascript:__xss(3)">link</a><div class="post-body"><span style="color:red">x</span></div>'
+            '<img src=y onerror="alert(4)"></main>'
+        )
+        page.wait_for_function("() => window.__xssHits.includes(1)")
+        result = page.evaluate(CHECK_JS)
+    finally:
+        context.close()
+    assert {1, 2} <= set(result["hits"])
+    assert dialogs == ["4"]
+    found = "\n".join(result["problems"])
+    for expected in ("event handler attribute onerror", "event handler attribute onmouseover", "href=\"javascript:",
+                     "<span> inside user content", "style attribute"):
+        assert expected in found, (expected, found)

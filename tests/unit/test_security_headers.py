@@ -4,8 +4,15 @@ the Markdown sanitiser.
 Every GET route of the site is asked for (as a visitor, a member and an admin, as a page and as
 an htmx request) on a small community: each answer carries the security headers, and each HTML
 answer is parsed: no inline script, no `on…=` attribute, no `style` attribute or element, no
-`javascript:` URL. /docs (Swagger UI) is the one documented exception to the strict policy (see
-app/middleware.py): it shows no user content.
+`javascript:` URL; full pages configure htmx through `<meta name="htmx-config">` (no eval, no
+script tags, no indicator styles) and load it with its SRI hash. Addresses carrying a payload
+must come back escaped. /docs (Swagger UI) is the one documented exception to the strict policy
+(app/middleware.py): it shows no user content. The templates are also read as source: no inline
+script, handler or style, and `|safe` only on the fields app.text sanitised.
+
+The property test (hypothesis) feeds `render_markdown` any text, and mixes of dangerous pieces:
+it must never raise, and never output a `<script`, `<iframe`, `<style` (or other active) tag, an
+`on…=` attribute, or `javascript:` inside a tag (as text of a post, "javascript:" is just text).
 """
 
 import base64
@@ -14,10 +21,11 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from app import middleware
+from app import middleware, permissions
 from app.models import Circle, Post, Thread, User
 from app.services import accounts, badges, posts
 from app.text import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
@@ -57,18 +65,16 @@ def url_scheme(value: str) -> str | None:
     return match.group(1) if match else None
 
 
-@dataclass
 class Scan(HTMLParser):
     """What an HTML answer contains that matters here."""
 
-    scripts: list[tuple[dict[str, str | None], str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    metas: list[dict[str, str | None]] = field(default_factory=list)
-    _script: dict[str, str | None] | None = None
-    _script_text: str = ""
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.problems: list[str] = []
+        self.metas: list[dict[str, str | None]] = []
+        self._script: dict[str, str | None] | None = None
+        self._script_text = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -129,12 +135,8 @@ def community(db: Session) -> Community:
     add_member(db, circle, member)
     thread = make_thread(db, circle, member, title="Which grinder?", body="Flat or conical?")
     post = make_reply(db, thread, admin, body="Conical, *for sure*.")
-    access_circle = db.get(Circle, thread.circle_id)
-    assert access_circle is not None
-    from app import permissions
-
-    posts.edit_post(db, post=post, thread=thread, access=permissions.circle_access(db, admin, access_circle), by=admin,
-                    body="Conical, *for sure* (edited).")
+    posts.edit_post(db, post=post, thread=thread, access=permissions.circle_access(db, admin, circle), by=admin,
+                    body="Conical, *for sure* (edited).")  # a revisions page
     badge = badges.create_badge(db, by=admin, name="Helper", description="Helps others.", tier="gold", icon="star")
     badges.award_manual(db, badge=badge, user=member, by=admin, reason="Always there.", circle=None)
     invite = make_invite(db, admin, circle, note="For a friend")
@@ -154,10 +156,10 @@ def get_routes(app: Any) -> list[str]:
         contexts = [(c.original_route, c) for c in iter_route_contexts(app.routes)]
     except ImportError:  # older FastAPI: app.routes is already flat
         contexts = [(r, r) for r in app.routes]
-    paths = []
+    paths: list[str] = []
     for original, route in contexts:
         methods = getattr(route, "methods", None) or getattr(original, "methods", None) or set()
-        path = getattr(route, "path", None) or getattr(original, "path", "")
+        path = str(getattr(route, "path", None) or getattr(original, "path", ""))
         if "GET" in methods and not path.startswith(("/api/", "/static")):
             paths.append(path)
     return sorted(set(paths))
@@ -184,13 +186,28 @@ class Answer:
         return self.headers.get("content-type", "").startswith("text/html") and bool(self.text.strip())
 
 
+_answers: dict[str, list[Answer]] = {}
+
+
 @pytest.fixture
-def answers(app: Any, client: TestClient, community: Community) -> list[Answer]:
-    """Every GET route, as a visitor, a member and an admin, as a page and as an htmx request."""
+def answers(request: pytest.FixtureRequest, database_url: str) -> list[Answer]:
+    """Every GET route, as a visitor, a member and an admin, as a page and as an htmx request.
+    Asked once per database; the tests below only read the answers."""
+    if database_url not in _answers:
+        _answers[database_url] = _ask_everything(
+            request.getfixturevalue("app"), request.getfixturevalue("client"), request.getfixturevalue("community"))
+    return _answers[database_url]
+
+
+def _ask_everything(app: Any, client: TestClient, community: Community) -> list[Answer]:
     urls = [fill(path, community) for path in get_routes(app)]
     # Pages that take parameters, the error pages and the static files answer too.
     urls += ["/search?q=grinder", "/admin/kpis?days=7", "/no-such-page", "/t/999999", "/c/espresso?page=abc",
              "/static/app.js", f"/static/{HTMX_FILE}", "/static/app.css", "/static/favicon.svg"]
+    # What comes back from the address must come back escaped.
+    probe = quote('"><img src=x onerror=alert(1)><script>alert(2)</script>', safe="")
+    urls += [f"/no-such-page/{probe}", f"/search?q={probe}", f"/mod/log?actor={probe}&action={probe}",
+             f"/admin/kpis?start={probe}&end={probe}", f"/login?next=/{probe}", f"/c/{probe}", f"/u/{probe}"]
     found = []
     for who in ("visitor", "member", "admin"):
         client.cookies.clear()
