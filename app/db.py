@@ -1,10 +1,12 @@
 """The database engine (SQLite pragmas, PostgreSQL pool) and the per-request session."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -84,11 +86,22 @@ def open_session(*, readonly: bool = False, replica: bool = False) -> Session:
 RECENT_WRITE_COOKIE = "cercle_wrote"
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     # GET and HEAD only read (a visit row is the exception and is its own short
     # transaction); everything else may write. Reads go to the replica, if any, unless
     # this browser wrote a moment ago (see RecentWriteMiddleware in app.middleware).
     readonly = request.method in ("GET", "HEAD")
     replica = readonly and RECENT_WRITE_COOKIE not in request.cookies
-    with open_session(readonly=readonly, replica=replica) as session:
+    # Opening a session does no I/O (the connection comes with the first query), so it happens
+    # on the event loop: a sync generator would cost two trips through the thread pool per
+    # request, this costs one. Closing returns the connection with a rollback, which is I/O: in
+    # the thread pool, shielded so that a client going away cannot leave the connection out.
+    session = open_session(readonly=readonly, replica=replica)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()

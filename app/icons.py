@@ -1,5 +1,7 @@
 """The badge icon set: small inline SVGs shipped with the app (no CDN, no external file)."""
 
+from functools import lru_cache
+
 from markupsafe import Markup
 
 _PATHS = {
@@ -21,6 +23,9 @@ _PATHS = {
 ICONS = tuple(_PATHS)
 
 
+# Pages draw the same few icons over and over (three per post on a thread page); `typed` keeps
+# a Markup label apart from an equal plain string, which is escaped differently.
+@lru_cache(maxsize=1024, typed=True)
 def icon_svg(name: str, *, tier: str = "bronze", size: int = 20, label: str = "") -> Markup:
     """An inline SVG; the tier gives its colour through a CSS class."""
     path = _PATHS.get(name, _PATHS["star"])

@@ -1,12 +1,14 @@
 """create_app(): settings, middleware, error mapping, routers and static files."""
 
 import logging
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -17,7 +19,8 @@ from app.i18n import _, lazy
 from app.middleware import CercleMiddleware, ConcurrencyGate, request_limit
 from app.routers import ROUTERS
 from app.routers.api import API_ROUTERS
-from app.web import STATIC_DIR, CachedStaticFiles, render
+from app.routers.api.schemas import ERROR_RESPONSES
+from app.web import STATIC_DIR, CachedStaticFiles, configure_templates, render
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,28 @@ async def server_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 500, _title(500), _("We are sorry: this is our fault."))
 
 
+class RedactResetTokens(logging.Filter):
+    """Keeps password-reset tokens out of uvicorn's access log.
+
+    `cercle serve` writes no access log; this covers uvicorn run by hand with its access log on.
+    """
+
+    TOKEN_PATH = re.compile(r"/reset/[^/?#\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.TOKEN_PATH.sub("/reset/[redacted]", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, RedactResetTokens) for existing in access_log.filters):
+        access_log.addFilter(RedactResetTokens())
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -143,10 +168,15 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    configure_templates(development=settings.env == "development")
+    _redact_access_log()
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(OperationalError, database_unavailable)
+    # Every pooled connection busy for pool_timeout seconds (not an OperationalError): the same
+    # short, retryable outage for the client, never a 500.
+    app.add_exception_handler(PoolTimeout, database_unavailable)
     app.add_exception_handler(DataError, data_out_of_range)
     # SQLite's driver refuses integers beyond 64 bits before SQLAlchemy sees them.
     app.add_exception_handler(OverflowError, data_out_of_range)
@@ -154,10 +184,11 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     for router in API_ROUTERS:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     app.mount("/static", CachedStaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(CercleMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=800)
+    # zlib's default level: level 9 (Starlette's default) costs a third more CPU for 1-2% fewer bytes.
+    app.add_middleware(GZipMiddleware, minimum_size=800, compresslevel=6)
     # Outermost: requests beyond the limit wait here, holding no thread and no connection.
     app.add_middleware(ConcurrencyGate, limit=request_limit())
     return app

@@ -32,6 +32,8 @@ DOCS_CONTENT_SECURITY_POLICY = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
+# Password-reset links carry a secret: those pages send no Referer anywhere and stay out of caches.
+SECRET_URL_PREFIX = "/reset"
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -84,6 +86,9 @@ class CercleMiddleware:
                     DOCS_CONTENT_SECURITY_POLICY if scope["path"] in DOCS_PATHS else CONTENT_SECURITY_POLICY,
                 )
                 headers.setdefault("X-Content-Type-Options", "nosniff")
+                if scope["path"] == SECRET_URL_PREFIX or scope["path"].startswith(SECRET_URL_PREFIX + "/"):
+                    headers["Referrer-Policy"] = "no-referrer"
+                    headers["Cache-Control"] = "no-store"
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
                 if settings.database_read_url and scope["method"] not in ("GET", "HEAD"):

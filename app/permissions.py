@@ -6,7 +6,7 @@ object would: `NotFound`, never `Forbidden`, so nothing reveals that it exists.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, true
 from sqlmodel import Session, col, select
 
 from app.errors import Forbidden, NotFound, SignInRequired
@@ -110,12 +110,16 @@ class CircleAccess:
         return self.can_read
 
 
+# Asked on every page of a circle: built once, the ids come as bound parameters.
+_MEMBERSHIP = select(Membership).where(
+    Membership.user_id == bindparam("user_id"), Membership.circle_id == bindparam("circle_id")
+)
+
+
 def membership_of(session: Session, user: User | None, circle: Circle) -> Membership | None:
     if user is None:
         return None
-    return session.exec(
-        select(Membership).where(Membership.user_id == user.id, Membership.circle_id == circle.id)
-    ).first()
+    return session.exec(_MEMBERSHIP, params={"user_id": user.id, "circle_id": circle.id}).first()
 
 
 def circle_access(session: Session, viewer: User | None, circle: Circle) -> CircleAccess:

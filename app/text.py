@@ -9,6 +9,8 @@ import re
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from markupsafe import Markup, escape
 
 MENTION_RE = re.compile(r"(?<![\w@/])@([a-zA-Z0-9_]{3,30})\b")
@@ -41,26 +43,65 @@ def sanitise_html(html: str) -> str:
     )
 
 
-def _link_mentions(markdown_source: str) -> str:
-    # Code spans and blocks are left alone: a mention inside code is not a mention.
-    parts = re.split(r"(```.*?```|`[^`\n]*`)", markdown_source, flags=re.S)
-    for index in range(0, len(parts), 2):
-        parts[index] = MENTION_RE.sub(
-            lambda m: f"[@{m.group(1)}](/u/{m.group(1).lower()})", parts[index]
-        )
-    return "".join(parts)
+def _mention_tokens(text: str) -> list[Token] | None:
+    """`text` split into plain text and mention links, or None when it mentions nobody."""
+    matches = list(MENTION_RE.finditer(text))
+    if not matches:
+        return None
+    tokens: list[Token] = []
+    start = 0
+    for match in matches:
+        if match.start() > start:
+            tokens.append(Token("text", "", 0, content=text[start:match.start()]))
+        name = match.group(1)
+        tokens.append(Token("link_open", "a", 1, attrs={"href": f"/u/{name.lower()}"}, meta={"mention": name.lower()}))
+        tokens.append(Token("text", "", 0, content=f"@{name}"))
+        tokens.append(Token("link_close", "a", -1))
+        start = match.end()
+    if start < len(text):
+        tokens.append(Token("text", "", 0, content=text[start:]))
+    return tokens
+
+
+def _link_mentions(state: StateCore) -> None:
+    # Mentions are found in the parsed text, never in the source: code spans and blocks are
+    # code tokens, a link's text is not linked again, and "!" before a mention stays text
+    # (rewriting the source into "[@bob](/u/bob)" made "!@bob" an image).
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for token in block.children:
+            if token.type == "link_open":
+                in_link += 1
+            elif token.type == "link_close":
+                in_link -= 1
+            elif token.type == "text" and not in_link:
+                linked = _mention_tokens(token.content)
+                if linked is not None:
+                    children.extend(linked)
+                    continue
+            children.append(token)
+        block.children = children
+
+
+# Before text_join: an escaped "\@" (a "text_special" token until then) never starts a mention.
+_markdown.core.ruler.before("text_join", "mentions", _link_mentions)
 
 
 def render_markdown(source: str) -> str:
     """Sanitised HTML for a Markdown post, bio or description."""
-    return sanitise_html(_markdown.render(_link_mentions(source)))
+    return sanitise_html(_markdown.render(source))
 
 
 def mentioned_usernames(source: str) -> set[str]:
-    parts = re.split(r"(```.*?```|`[^`\n]*`)", source, flags=re.S)
+    """The lowercased usernames `render_markdown(source)` links as mentions (the same parse)."""
     names: set[str] = set()
-    for index in range(0, len(parts), 2):
-        names.update(match.lower() for match in MENTION_RE.findall(parts[index]))
+    for block in _markdown.parse(source):
+        for token in block.children or ():
+            if token.type == "link_open" and "mention" in token.meta:
+                names.add(token.meta["mention"])
     return names
 
 

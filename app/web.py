@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from collections.abc import Callable, MutableMapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlmodel import Session
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -24,7 +26,19 @@ from app.services import site
 ROOT = Path(__file__).parent
 STATIC_DIR = ROOT.parent / "static"
 
-env = Environment(
+
+class _Environment(Environment):
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A plain dict, not Jinja's ChainMap over the environment's globals.
+
+        Every `{% include %}` and `{% from … import %}` compares key sets with a template's
+        globals: tens of microseconds through a ChainMap, and a thread page does forty of them.
+        The copy is taken when a template loads; every global below is set at import, before.
+        """
+        return {**self.globals, **(d or {})}
+
+
+env = _Environment(
     loader=FileSystemLoader(str(ROOT / "templates")),
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
@@ -35,6 +49,29 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     lambda singular, plural, n: translations(current_language.get()).ngettext(singular, plural, n),
     newstyle=True,
 )
+_newstyle_gettext: Callable[..., Any] = env.globals["gettext"]  # type: ignore[assignment]
+_translated: dict[tuple[str, str, bool], Any] = {}
+
+
+@pass_context
+def _remembered_gettext(context: Context, message: str, **variables: Any) -> Any:
+    """Jinja's `_()`, remembered per language for a message without variables.
+
+    Jinja makes every translated string Markup and %-formats it, even without variables: a
+    thread page says twenty times "Reply", "Flag", "Delete"… That result never changes.
+    """
+    if variables or type(message) is not str:
+        return _newstyle_gettext(context, message, **variables)
+    key = (current_language.get(), message, bool(context.eval_ctx.autoescape))
+    found = _translated.get(key)
+    if found is None:
+        if len(_translated) > 10_000:  # only literal strings come here: a safety net
+            _translated.clear()
+        found = _translated[key] = _newstyle_gettext(context, message)
+    return found
+
+
+env.globals["gettext"] = _remembered_gettext
 
 
 @lru_cache
@@ -78,6 +115,12 @@ def site_config(session: Session) -> site.SiteConfig:
     if _site_cache is None or now - _site_cache[0] > SITE_CACHE_SECONDS:
         _site_cache = (now, site.load(session))
     return _site_cache[1]
+
+
+def configure_templates(*, development: bool) -> None:
+    """Outside development templates do not change under a running process: without this, every
+    `{% include %}` (one per post on a thread page) checks its file's mtime, a system call."""
+    env.auto_reload = development
 
 
 def forget_site_config() -> None:
@@ -165,10 +208,12 @@ def safe_next(url: str | None, default: str = "/") -> str:
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
-# 422 (an invalid form re-rendered) is swapped like a success; other errors are not.
+# 422 (an invalid form re-rendered) and 429 (a form refused by a write limit or slow mode, re-rendered
+# with its message) are swapped like a success; other errors are not.
 HTMX_CONFIG = (
     '{"responseHandling": [{"code": "204", "swap": false}, {"code": "[23]..", "swap": true},'
-    ' {"code": "422", "swap": true}, {"code": "[45]..", "swap": false, "error": true}],'
+    ' {"code": "422", "swap": true}, {"code": "429", "swap": true},'
+    ' {"code": "[45]..", "swap": false, "error": true}],'
     ' "includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false,'
     ' "historyCacheSize": 0}'
 )

@@ -2,11 +2,13 @@
 
     python bench/web.py                       # 100,000 members, 1,000,000 posts (the target size)
     python bench/web.py --members 10000 --posts 100000 --duration 5
+    python bench/web.py --reuse-databases     # again, on the databases the last run imported
 
 For each database: generate (once) and import a community, start `cercle serve` and the
 Fortunes app (bench/fortunes.py) with the same uvicorn settings, drive both with `wrk`
 (installed with apt-get when missing), then print requests/s as a ratio to the ceiling,
-p50/p99 latency, the peak RSS of the Cercle process, and the bytes of a first visit.
+p50/p99 latency, the peak RSS of the Cercle process, the bytes of a first visit, and the
+time of one KPI page (a single request: it takes seconds, wrk would only count timeouts).
 Every figure of one table comes from the same run: compare ratios, not absolute numbers.
 """
 
@@ -59,30 +61,41 @@ def dump_path(members: int, posts: int) -> Path:
     return path
 
 
-def prepare_database(kind: str, dump: Path) -> str:
+def target_file(kind: str) -> Path:
+    """What setup chose (thread id, circle slug, post count), and from which dump."""
+    return DATA / f"http-target-{kind}.txt"
+
+
+def prepare_database(kind: str, dump: Path, *, reuse: bool = False) -> str:
+    url = f"sqlite:///{DATA / 'http.db'}" if kind == "sqlite" else PG_URL
+    env = bench_env(url)
+    target = target_file(kind)
+    if reuse and target.exists() and target.read_text().split()[3:] == [dump.name]:
+        # The community imported by an earlier run of the same dump (a few more replies in it).
+        run(PYTHON, "-m", "app.cli", "migrate", env=env)
+        print(f"  reusing the {kind} database imported earlier from {dump.name}", flush=True)
+        return url
+    target.unlink(missing_ok=True)
     if kind == "sqlite":
-        db = DATA / "http.db"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{db}"
+            Path(f"{DATA / 'http.db'}{suffix}").unlink(missing_ok=True)
     else:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS cercle_bench_http WITH (FORCE)")
             conn.execute("CREATE DATABASE cercle_bench_http")
-        url = PG_URL
-    env = bench_env(url)
     run(PYTHON, "-m", "app.cli", "migrate", env=env)
     started = time.perf_counter()
     run(PYTHON, "-m", "app.cli", "import", str(dump), env=env)
     print(f"  imported into {kind} in {time.perf_counter() - started:.0f} s", flush=True)
-    run(PYTHON, "-c", SETUP_SCRIPT, env=env)
+    run(PYTHON, "-c", SETUP_SCRIPT, str(target), dump.name, env=env)
     return url
 
 
 # A member with a password in the busiest circle, a 200-post thread to read, the Fortunes table.
 SETUP_SCRIPT = f"""
+import sys
 from sqlmodel import select, col, func
 from app.db import open_session
 from app.models import Thread, Circle, Post
@@ -98,7 +111,7 @@ with open_session() as s:
     circle = s.get(Circle, thread.circle_id)
     memberships._activate(s, circle=circle, user=user, membership=permissions.membership_of(s, user, circle))
     s.commit()
-    open("{DATA}/http-target.txt", "w").write(f"{{thread.id}} {{circle.slug}} {{thread.post_count}}")
+    open(sys.argv[1], "w").write(f"{{thread.id}} {{circle.slug}} {{thread.post_count}} {{sys.argv[2]}}")
 fortunes.create_table()
 """
 
@@ -172,9 +185,13 @@ def _percentile(output: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, *, reset: bool = False) -> float:
+    """The peak resident memory so far; `reset` starts a new peak (Linux: clear_refs 5)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+    peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+    if reset:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return peak
 
 
 def first_visit_bytes(base: str, path: str, cookie: str) -> int:
@@ -210,10 +227,12 @@ def fragment_bytes(base: str, thread_id: int, cookie: str, csrf: str) -> int:
         return len(b"".join(response.iter_raw()))
 
 
-def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connections: int) -> list[str]:
-    url = prepare_database(kind, dump)
+def bench_database(
+    kind: str, dump: Path, wrk_bin: str, duration: int, connections: int, kpi_timeout: float, reuse: bool
+) -> list[str]:
+    url = prepare_database(kind, dump, reuse=reuse)
     env = bench_env(url)
-    thread_id, circle_slug, post_count = (DATA / "http-target.txt").read_text().split()
+    thread_id, circle_slug, post_count = target_file(kind).read_text().split()[:3]
     cercle_port, ceiling_port = free_port(), free_port()
     cercle = start(
         [PYTHON, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(cercle_port)], env, cercle_port
@@ -237,9 +256,13 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
     try:
         base = f"http://127.0.0.1:{cercle_port}"
         cookie, csrf = sign_in(base)
+        # Checking a password (argon2, CERCLE_ARGON2_MEMORY_COST: 64 MiB by default) is a peak of
+        # its own: measured apart, then the pages' peak starts.
+        sign_in_rss = peak_rss_mb(cercle.pid, reset=True)
         auth = {"Cookie": f"cercle_session={cookie}", "Accept-Encoding": "gzip"}
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA_POST + f'wrk.headers["X-CSRF-Token"] = "{csrf}"\n')
+        lines.append(f"{kind:<10} load average at the start: {load_average()}")
         ceiling_rps, ceiling_p50, ceiling_p99 = wrk(
             wrk_bin,
             f"http://127.0.0.1:{ceiling_port}/fortunes",
@@ -257,19 +280,24 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
             ("home page (signed in)", f"{base}/", None),
             ("search", f"{base}/search?q=coffee", None),
             ("reply (write path)", f"{base}/t/{thread_id}/reply", script.name),
-            ("KPI page (30 days)", f"{base}/admin/kpis", None),
         ]
         for label, target, lua in targets:
-            if label.startswith("KPI"):
-                admin_cookie = _admin_cookie(base, env)
-                headers = {"Cookie": f"cercle_session={admin_cookie}", "Accept-Encoding": "gzip"}
-            else:
-                headers = auth
             rps, p50, p99 = wrk(
-                wrk_bin, target, duration=duration, connections=connections, headers=headers, script=lua
+                wrk_bin, target, duration=duration, connections=connections, headers=auth, script=lua
             )
             lines.append(f"{kind:<10} {label:<26} {rps:>9.1f} {rps / ceiling_rps:>7.2f} {p50:>8.1f} {p99:>8.1f}")
-        lines.append(f"{kind:<10} peak RSS of the Cercle process: {peak_rss_mb(cercle.pid):.0f} MB")
+        pages_rss = peak_rss_mb(cercle.pid)
+        admin_cookie = _admin_cookie(base, env)
+        peak_rss_mb(cercle.pid, reset=True)
+        # One KPI report takes seconds to minutes: wrk's 2 s timeout would only count failures,
+        # so it is one timed request, after which the peak RSS is read again.
+        kpi_seconds = kpi_request_seconds(base, admin_cookie, kpi_timeout)
+        kpi_text = f"{kpi_seconds:.1f} s" if kpi_seconds is not None else f"> {kpi_timeout:.0f} s (gave up)"
+        lines.append(f"{kind:<10} KPI page (30 days), one request: {kpi_text}")
+        lines.append(
+            f"{kind:<10} peak RSS of the Cercle process: {pages_rss:.0f} MB serving the pages above, "
+            f"{peak_rss_mb(cercle.pid):.0f} MB during the KPI page, {sign_in_rss:.0f} MB up to the first sign-in"
+        )
         lines.append(
             f"{kind:<10} first visit of the thread page: {first_visit_bytes(base, f'/t/{thread_id}', cookie) / 1024:.1f} KB"
             f" (HTML + CSS + JS, gzip); htmx reply fragment: "
@@ -279,8 +307,24 @@ def bench_database(kind: str, dump: Path, wrk_bin: str, duration: int, connectio
     finally:
         for process in (cercle, ceiling):
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # still busy with a request it was given up on
+                process.kill()
+                process.wait()
     return lines
+
+
+def kpi_request_seconds(base: str, cookie: str, timeout: float) -> float | None:
+    headers = {"Cookie": f"cercle_session={cookie}", "Accept-Encoding": "gzip"}
+    started = time.perf_counter()
+    try:
+        response = httpx.get(f"{base}/admin/kpis", headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        return None
+    if response.status_code != 200:
+        print(f"  warning: the KPI page answered {response.status_code}", flush=True)
+    return time.perf_counter() - started
 
 
 def _p99_ratio(lines: list[str], ceiling_p99: float) -> float:
@@ -312,6 +356,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--kpi-timeout", type=float, default=300, help="seconds to wait for the KPI page")
+    parser.add_argument(
+        "--reuse-databases", action="store_true", help="skip the import when the last run imported the same dump"
+    )
     options = parser.parse_args()
     wrk_bin = ensure_wrk()
     dump = dump_path(options.members, options.posts)
@@ -321,10 +369,18 @@ def main() -> None:
     )
     results = []
     for kind in options.databases.split(","):
-        results += bench_database(kind, dump, wrk_bin, options.duration, options.connections)
+        results += bench_database(
+            kind, dump, wrk_bin, options.duration, options.connections, options.kpi_timeout, options.reuse_databases
+        )
+        results.append(f"{kind:<10} load average at the end: {load_average()}")
     print(f"\n{'database':<10} {'page':<26} {'req/s':>9} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for line in results:
         print(line)
+
+
+def load_average() -> str:
+    """The machine's load (1, 5, 15 minutes): other work on it makes absolute numbers noisy."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":

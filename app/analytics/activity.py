@@ -1,4 +1,7 @@
-"""Growth and habit: members, newcomers, referrals, activity, DAU, stickiness, retention, series."""
+"""Growth and habit: members, newcomers, referrals, activity, DAU, stickiness, retention, series.
+
+Activity comes from the daily rollup (`app.analytics.rollup`): one row per user, day and scope.
+"""
 
 from typing import Any
 
@@ -6,13 +9,15 @@ import sqlalchemy as sa
 
 from app.analytics.dialect import days, utc_date
 from app.analytics.scope import (
+    ACTIVITY_DAY,
     INVITE,
-    POST,
     Scope,
+    active,
+    activity_days,
+    engaged,
+    is_member,
     is_staff,
-    member_activity,
     members_at,
-    visible_posts,
 )
 
 
@@ -44,45 +49,114 @@ def growth(scope: Scope) -> dict[str, Any]:
 
 def habit(scope: Scope) -> dict[str, Any]:
     """active_members, engaged_members, dau_avg (member-days / L) and stickiness."""
-    active = member_activity(scope, scope.start, scope.end_day, grain=None)
-    engaged = member_activity(scope, scope.start, scope.end_day, engaged_only=True, grain=None)
-    active_members, engaged_members = scope.one(
-        sa.select(
-            sa.select(sa.func.count()).select_from(active).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(engaged).scalar_subquery(),
-        )
-    )
-    # The member-days of P are the sum of the daily active members of the series.
-    member_days = sum(_active_by_day(scope).values())
+    members = member_figures(scope)
+    # Each rollup row is one user on one day: the member-days are the daily actives' sum.
+    member_days = sum(day[0] for day in days_of_period(scope).values())
     dau_avg = member_days / scope.length
     return {
-        "active_members": active_members,
-        "engaged_members": engaged_members,
+        "active_members": members["active_members"],
+        "engaged_members": members["engaged_members"],
         "dau_avg": dau_avg,
-        "stickiness": ratio(dau_avg, active_members),
+        "stickiness": ratio(dau_avg, members["active_members"]),
     }
 
 
 def retention(scope: Scope) -> dict[str, Any]:
     """Of the members of M active in P′, the share also active in P."""
-    before = member_activity(scope, scope.previous_start, scope.start, grain=None)
-    during = member_activity(scope, scope.start, scope.end_day, grain=None)
-    statement = sa.select(
-        sa.func.count(),
-        sa.func.count(sa.case((before.c.user_id.in_(sa.select(during.c.user_id)), 1))),
-    ).select_from(before)
-    previous_active, retained = scope.one(statement)
-    return {"retention_rate": ratio(retained, previous_active)}
+    members = member_figures(scope)
+    return {"retention_rate": ratio(members["retained"], members["previous_active"])}
 
 
-def _active_by_day(scope: Scope) -> dict[str, int]:
-    """Members of M active on each day of P (computed once per report)."""
+def period_totals(scope: Scope) -> dict[str, int]:
+    """The visible posts, replies and reactions of P (everyone's), and the members' posts."""
+    by_day = days_of_period(scope).values()
+    return {key: sum(day[index] for day in by_day) for index, key in enumerate(DAY_FIGURES) if index >= 2}
+
+
+DAY_FIGURES = ("active", "engaged", "posts", "replies", "reactions", "member_posts")
+
+
+def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
+    """Per day of P, the DAY_FIGURES: members of M active and engaged, and the visible posts,
+    replies and reactions (anyone's) with the members' posts.
+
+    One pass over the rollup rows of P, in their stored order (scope, day, user), computed
+    once per report.
+    """
+
+    def compute() -> dict[str, tuple[int, ...]]:
+        a = ACTIVITY_DAY
+        member = is_member(scope, a.c.user_id)
+        statement = (
+            activity_days(scope, scope.start, scope.end_day, only_active=False)
+            .add_columns(
+                a.c.day,
+                sa.func.count(sa.case((sa.and_(member, active()), 1))),
+                sa.func.count(sa.case((sa.and_(member, engaged()), 1))),
+                sa.func.sum(a.c.posts),
+                sa.func.sum(a.c.replies),
+                sa.func.sum(a.c.reactions),
+                sa.func.sum(sa.case((member, a.c.posts), else_=0)),
+            )
+            .group_by(a.c.day)
+        )
+        # PostgreSQL sums integers as bigint or numeric: back to int.
+        return {str(day): tuple(int(value or 0) for value in values) for day, *values in scope.all(statement)}
+
+    return dict(scope.cached("days_of_period", compute))
+
+
+def member_figures(scope: Scope) -> dict[str, int]:
+    """Everything counted per member of M over P′ and P, in one pass over their rollup rows.
+
+    Per member: active in P, engaged in P, active in P′, posts in P. Then: active and engaged
+    members, retention's two counts, and participation's (writers ranked by posts, most first).
+    """
 
     def compute() -> dict[str, int]:
-        active = member_activity(scope, scope.start, scope.end_day)
-        return _by_day(scope, sa.select(active.c.day, sa.func.count()).group_by(active.c.day))
+        a = ACTIVITY_DAY
+        in_p = a.c.day >= scope.start
+        per_member = (
+            activity_days(scope, scope.previous_start, scope.end_day)
+            .add_columns(
+                a.c.user_id,
+                sa.func.max(sa.case((in_p, 1), else_=0)).label("in_p"),
+                sa.func.max(sa.case((sa.and_(in_p, engaged()), 1), else_=0)).label("engaged_p"),
+                sa.func.max(sa.case((in_p, 0), else_=1)).label("in_previous"),
+                sa.func.sum(sa.case((in_p, a.c.posts), else_=0)).label("posts"),
+            )
+            .where(is_member(scope, a.c.user_id))
+            .group_by(a.c.user_id)
+            .subquery("per_member")
+        )
+        order = (per_member.c.posts.desc(), per_member.c.user_id)
+        wrote = per_member.c.posts > 0
+        ranked = sa.select(
+            per_member,
+            sa.func.row_number().over(order_by=order).label("rn"),
+            sa.func.sum(per_member.c.posts).over(order_by=order, rows=(None, 0)).label("running"),
+            sa.func.count(sa.case((wrote, 1))).over().label("n"),
+            sa.func.sum(per_member.c.posts).over().label("total"),
+        ).subquery("ranked")
+        r = ranked.c
+        figures = {
+            "active_members": sa.func.count(sa.case((r.in_p == 1, 1))),
+            "engaged_members": sa.func.count(sa.case((r.engaged_p == 1, 1))),
+            "previous_active": sa.func.count(sa.case((r.in_previous == 1, 1))),
+            "retained": sa.func.count(sa.case((sa.and_(r.in_previous == 1, r.in_p == 1), 1))),
+            "writers": sa.func.count(sa.case((r.posts > 0, 1))),
+            "contributors": sa.func.count(sa.case((sa.and_(r.posts > 0, r.posts < 10), 1))),
+            "core": sa.func.count(sa.case((r.posts >= 10, 1))),
+            # Writers come first: the k = ceil(n / 10) biggest are rn <= ceil(n / 10) ⟺ 10 × (rn − 1) < n.
+            "top_posts": sa.func.sum(sa.case((sa.and_(r.posts > 0, 10 * (r.rn - 1) < r.n), r.posts), else_=0)),
+            "total_posts": sa.func.max(r.total),
+            "absence_factor": sa.func.min(sa.case((sa.and_(r.posts > 0, 2 * r.running >= r.total), r.rn))),
+        }
+        row = scope.one(sa.select(*(value.label(key) for key, value in figures.items())))
+        # PostgreSQL sums integers as bigint or numeric; no rows give NULL.
+        return {key: int(value or 0) for key, value in zip(figures, row, strict=True)}
 
-    return dict(scope.cached("active_by_day", compute))
+    return dict(scope.cached("member_figures", compute))
 
 
 def _by_day(scope: Scope, statement: Any) -> dict[str, int]:
@@ -91,12 +165,7 @@ def _by_day(scope: Scope, statement: Any) -> dict[str, int]:
 
 def series(scope: Scope) -> list[dict[str, Any]]:
     """One object per day of P: members active, members engaged, posts, new members."""
-    engaged = member_activity(scope, scope.start, scope.end_day, engaged_only=True)
-    active_by_day = _active_by_day(scope)
-    engaged_by_day = _by_day(scope, sa.select(engaged.c.day, sa.func.count()).group_by(engaged.c.day))
-    post_day = utc_date(POST.c.created_at, scope.dialect).label("day")
-    posts = visible_posts(scope, scope.start_ts, scope.end_ts).add_columns(post_day).subquery()
-    posts_by_day = _by_day(scope, sa.select(posts.c.day, sa.func.count()).group_by(posts.c.day))
+    by_day = days_of_period(scope)
     members = members_at(scope, scope.end_ts).subquery()
     joined = (
         sa.select(utc_date(members.c.joined_at, scope.dialect).label("day"))
@@ -107,12 +176,13 @@ def series(scope: Scope) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for day in days(scope.start, scope.end_day):
         key = day.isoformat()
+        active_, engaged_, posts = by_day.get(key, (0, 0, 0))[:3]
         rows.append(
             {
                 "date": key,
-                "active": active_by_day.get(key, 0),
-                "engaged": engaged_by_day.get(key, 0),
-                "posts": posts_by_day.get(key, 0),
+                "active": active_,
+                "engaged": engaged_,
+                "posts": posts,
                 "new_members": new_by_day.get(key, 0),
             }
         )

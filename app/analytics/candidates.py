@@ -11,16 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.analytics.recognition import ambassador_ids
-from app.analytics.scope import (
-    POST,
-    REACTION,
-    Scope,
-    activity,
-    make_scope,
-    member_ids,
-    visible_posts,
-    visible_reactions,
-)
+from app.analytics.scope import ACTIVITY_DAY, Scope, active, activity_days, is_member, make_scope
 from app.models import Circle, User
 
 WINDOW_DAYS = 90
@@ -29,55 +20,38 @@ MIN_POSTS = 10
 MIN_REACTIONS = 5
 
 
-def _candidates(scope: Scope) -> tuple[Any, Any, Any, Any]:
-    """The candidates' ids with their three figures, as one selectable and its columns."""
-    lo_day = scope.end_day - timedelta(days=WINDOW_DAYS)
-    lo, hi = scope.end_ts - timedelta(days=WINDOW_DAYS), scope.end_ts
-    posts = (
-        visible_posts(scope, lo, hi)
-        .add_columns(POST.c.author_id.label("user_id"), sa.func.count().label("posts"))
-        .group_by(POST.c.author_id)
-        .having(sa.func.count() >= MIN_POSTS)
-        .subquery("window_posts")
+def _candidates(scope: Scope) -> Any:
+    """The candidates with their three figures: `user_id`, `days`, `posts`, `reactions`.
+
+    All three come from the rollup rows of the window (one per user and day): active days,
+    visible posts written, and reactions received from other users.
+    """
+    a = ACTIVITY_DAY
+    days = sa.func.count(sa.case((active(), 1)))
+    posts = sa.func.sum(a.c.posts)
+    received = sa.func.sum(a.c.received)
+    return (
+        activity_days(scope, scope.end_day - timedelta(days=WINDOW_DAYS), scope.end_day, only_active=False)
+        .add_columns(a.c.user_id, days.label("days"), posts.label("posts"), received.label("reactions"))
+        .where(is_member(scope, a.c.user_id), a.c.user_id.not_in(ambassador_ids(scope)))
+        .group_by(a.c.user_id)
+        .having(sa.and_(days >= MIN_ACTIVE_DAYS, posts >= MIN_POSTS, received >= MIN_REACTIONS))
+        .subquery("candidates")
     )
-    # Only those with enough posts can be candidates: the other two figures are computed for them.
-    writers = sa.select(posts.c.user_id)
-    pairs = activity(scope, lo_day, scope.end_day, users=writers)
-    active = (
-        sa.select(pairs.c.user_id, sa.func.count().label("days"))
-        .group_by(pairs.c.user_id)
-        .having(sa.func.count() >= MIN_ACTIVE_DAYS)
-        .subquery("active_days")
-    )
-    reactions = (
-        visible_reactions(scope, lo, hi)
-        .add_columns(POST.c.author_id.label("user_id"), sa.func.count().label("reactions"))
-        .where(REACTION.c.user_id != POST.c.author_id, POST.c.author_id.in_(writers))
-        .group_by(POST.c.author_id)
-        .having(sa.func.count() >= MIN_REACTIONS)
-        .subquery("window_reactions")
-    )
-    joined = active.join(posts, posts.c.user_id == active.c.user_id).join(
-        reactions, reactions.c.user_id == active.c.user_id
-    )
-    condition = sa.and_(active.c.user_id.in_(member_ids(scope)), active.c.user_id.not_in(ambassador_ids(scope)))
-    return joined, condition, active, (posts, reactions)
 
 
 def candidate_count(scope: Scope) -> int:
-    joined, condition, active, _figures = _candidates(scope)
-    return int(scope.scalar(sa.select(sa.func.count()).select_from(joined).where(condition)) or 0)
+    candidates = _candidates(scope)
+    return int(scope.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0)
 
 
 def candidate_rows(session: Session, *, end: date, circle: Circle | None) -> list[tuple[User, int, int, int]]:
     """(user, active days, posts, reactions received) of each candidate at `end`, most posts first."""
     scope = make_scope(session, start=end, end=end, circle_id=circle.id if circle else None)
-    joined, condition, active, (posts, reactions) = _candidates(scope)
+    candidates = _candidates(scope)
     statement = (
-        select(User, active.c.days, posts.c.posts, reactions.c.reactions)
-        .select_from(joined)
-        .join(User, col(User.id) == active.c.user_id)
-        .where(condition)
-        .order_by(posts.c.posts.desc(), reactions.c.reactions.desc(), col(User.username))
+        select(User, candidates.c.days, candidates.c.posts, candidates.c.reactions)
+        .join(candidates, candidates.c.user_id == col(User.id))
+        .order_by(candidates.c.posts.desc(), candidates.c.reactions.desc(), col(User.username))
     )
     return [(user, int(days), int(count), int(received)) for user, days, count, received in session.exec(statement)]

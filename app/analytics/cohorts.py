@@ -6,8 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.dialect import add_months, month_of_timestamp
-from app.analytics.scope import Scope, activity, members_at, midnight
+from app.analytics.dialect import add_months, month_of_date, month_of_timestamp
+from app.analytics.scope import ACTIVITY_DAY, ACTIVITY_MONTH, Scope, activity_days, members_at, midnight
 
 MONTHS = 12
 
@@ -31,20 +31,14 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
         .subquery("cohort")
     )
     sizes: dict[str, int] = dict(scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month)))
-    # Activity after end_ts never counts: the window stops at the end of P.
-    # Distinct (user, month) pairs of the cohorts' members only, de-duplicated per month.
-    active_months = activity(
-        scope, add_months(months[0], 1), scope.end_day, grain="month", users=sa.select(cohort.c.user_id)
+    months_active = _months_active(scope, add_months(months[0], 1))
+    pairs = (
+        sa.select(cohort.c.month, months_active.c.month, sa.func.count())
+        .select_from(cohort.join(months_active, months_active.c.user_id == cohort.c.user_id))
+        .where(months_active.c.month > cohort.c.month)
+        .group_by(cohort.c.month, months_active.c.month)
     )
-    returned: dict[tuple[str, str], int] = {
-        (joined, active): count
-        for joined, active, count in scope.all(
-            sa.select(cohort.c.month, active_months.c.month, sa.func.count())
-            .select_from(cohort.join(active_months, active_months.c.user_id == cohort.c.user_id))
-            .where(active_months.c.month > cohort.c.month)
-            .group_by(cohort.c.month, active_months.c.month)
-        )
-    }
+    returned: dict[tuple[str, str], int] = {(joined, active): count for joined, active, count in scope.all(pairs)}
     rows: list[dict[str, Any]] = []
     for index, month in enumerate(months):
         key = month.strftime("%Y-%m")
@@ -58,3 +52,22 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _months_active(scope: Scope, first: date) -> Any:
+    """Distinct (user_id, month 'YYYY-MM') of activity in scope from `first` to end_ts.
+
+    Whole months come from `activity_month`; the month of `end` from the day rows up to end_ts,
+    since activity after end_ts never counts.
+    """
+    m, a = ACTIVITY_MONTH, ACTIVITY_DAY
+    last_month = scope.end.replace(day=1)
+    whole = sa.select(m.c.user_id, month_of_date(m.c.month, scope.dialect).label("month")).where(
+        m.c.scope == (scope.circle_id or 0), m.c.month >= first, m.c.month < last_month
+    )
+    current = (
+        activity_days(scope, max(first, last_month), scope.end_day)
+        .add_columns(a.c.user_id, month_of_date(a.c.day, scope.dialect))
+        .distinct()
+    )
+    return sa.union_all(whole, current).subquery("months_active")

@@ -4,38 +4,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.analytics.activity import ratio
+from app.analytics.activity import period_totals, ratio
 from app.analytics.scope import (
     POST,
     THREAD,
     Scope,
     in_circle,
     is_staff,
-    member_ids,
     post_shown,
-    visible_posts,
-    visible_reactions,
 )
 
 
 def volumes(scope: Scope) -> dict[str, Any]:
     """threads, posts, replies, reactions created in P, and the members' share of the posts."""
-    posts = visible_posts(scope, scope.start_ts, scope.end_ts).add_columns(POST.c.author_id, POST.c.opening).subquery()
-    post_count, reply_count, member_posts = scope.one(
-        sa.select(
-            sa.func.count(),
-            sa.func.count(sa.case((posts.c.opening.is_(False), 1))),
-            sa.func.count(sa.case((posts.c.author_id.in_(member_ids(scope)), 1))),
-        ).select_from(posts)
-    )
-    reactions = scope.scalar(visible_reactions(scope, scope.start_ts, scope.end_ts).add_columns(sa.func.count()))
+    totals = period_totals(scope)  # from the rollup: visible posts and reactions of P
     threads = scope.scalar(sa.select(sa.func.count()).select_from(threads_of_period(scope)))
     return {
         "threads": threads,
-        "posts": post_count,
-        "replies": reply_count,
-        "reactions": reactions,
-        "member_post_share": ratio(member_posts, post_count),
+        "posts": totals["posts"],
+        "replies": totals["replies"],
+        "reactions": totals["reactions"],
+        "member_post_share": ratio(totals["member_posts"], totals["posts"]),
     }
 
 
@@ -66,15 +55,23 @@ def depth(scope: Scope) -> dict[str, Any]:
     thread_count = scope.scalar(sa.select(sa.func.count()).select_from(threads))
     post, joined, visible = _posts_of(scope, threads)
 
-    reply_count = scope.scalar(sa.select(sa.func.count()).select_from(joined).where(visible, post.c.opening.is_(False)))
-    # Distinct authors per thread, the opening author always among them.
-    authors = sa.union(
-        sa.select(post.c.thread_id.label("thread_id"), post.c.author_id.label("author_id"))
+    # One pass: the (thread, author) pairs of the visible posts, with their replies.
+    pairs = (
+        sa.select(
+            sa.func.count(sa.case((post.c.opening.is_(False), 1))).label("replies"),
+            sa.func.max(sa.case((post.c.author_id == threads.c.author_id, 1), else_=0)).label("opener"),
+        )
         .select_from(joined)
-        .where(visible),
-        sa.select(threads.c.id.label("thread_id"), threads.c.author_id.label("author_id")),
-    ).subquery()
-    participant_pairs = scope.scalar(sa.select(sa.func.count()).select_from(authors))
+        .where(visible)
+        .group_by(post.c.thread_id, post.c.author_id)
+        .subquery("pairs")
+    )
+    pair_count, replies, openers = scope.one(
+        sa.select(sa.func.count(), sa.func.sum(pairs.c.replies), sa.func.sum(pairs.c.opener))
+    )
+    reply_count = int(replies or 0)
+    # Distinct authors per thread, the opening author always among them (counted once).
+    participant_pairs = pair_count + thread_count - int(openers or 0)
 
     answers = (
         sa.select(

@@ -35,6 +35,13 @@ def month_of_date(column: Any, dialect: str) -> ColumnElement[str]:
     return sa.func.strftime("%Y-%m", column, type_=sa.String)
 
 
+def month_start(column: Any, dialect: str) -> ColumnElement[date]:
+    """The first day of the month of a date column, as a date."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.date_trunc("month", column), sa.Date)
+    return sa.func.date(column, "start of month", type_=sa.Date)
+
+
 def days(start: date, end_exclusive: date) -> list[date]:
     """The calendar days of [start, end_exclusive): for filling series, never rows."""
     return [start + timedelta(days=n) for n in range((end_exclusive - start).days)]

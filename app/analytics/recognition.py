@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.scope import AMBASSADOR_GRANT, BADGE_AWARD, PULSE, Scope, member_ids
+from app.analytics.scope import AMBASSADOR_GRANT, BADGE_AWARD, PULSE, Scope, is_member
 
 
 def badges(scope: Scope) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def badges(scope: Scope) -> dict[str, Any]:
         sa.select(sa.func.count(), sa.func.count(sa.distinct(BADGE_AWARD.c.user_id))).where(
             BADGE_AWARD.c.created_at >= scope.start_ts,
             BADGE_AWARD.c.created_at < scope.end_ts,
-            BADGE_AWARD.c.user_id.in_(member_ids(scope)),
+            is_member(scope, BADGE_AWARD.c.user_id),
         )
     )
     return {"badges_awarded": awarded, "recognised_members": recognised}
@@ -35,15 +35,14 @@ def ambassador_ids(scope: Scope) -> Any:
 
 def ambassadors(scope: Scope, *, members_total: int) -> dict[str, Any]:
     g = AMBASSADOR_GRANT
-    members = member_ids(scope)
     holding = scope.scalar(
         sa.select(sa.func.count(sa.distinct(g.c.user_id))).where(
-            g.c.user_id.in_(ambassador_ids(scope)), g.c.user_id.in_(members)
+            g.c.user_id.in_(ambassador_ids(scope)), is_member(scope, g.c.user_id)
         )
     )
     new = scope.scalar(
         sa.select(sa.func.count(sa.distinct(g.c.user_id))).where(
-            g.c.granted_at >= scope.start_ts, g.c.granted_at < scope.end_ts, g.c.user_id.in_(members)
+            g.c.granted_at >= scope.start_ts, g.c.granted_at < scope.end_ts, is_member(scope, g.c.user_id)
         )
     )
     return {
@@ -65,7 +64,7 @@ def nps(scope: Scope) -> dict[str, Any]:
         .where(
             PULSE.c.created_at >= scope.start_ts,
             PULSE.c.created_at < scope.end_ts,
-            PULSE.c.user_id.in_(member_ids(scope)),
+            is_member(scope, PULSE.c.user_id),
         )
         .subquery("answers")
     )

@@ -16,7 +16,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401  (every table registered in the metadata)
-from app.analytics.dialect import month_of_date, month_of_timestamp, utc_date
 
 TABLES = SQLModel.metadata.tables
 USER = TABLES["user"]
@@ -30,6 +29,12 @@ VISIT = TABLES["visit"]
 BADGE_AWARD = TABLES["badge_award"]
 AMBASSADOR_GRANT = TABLES["ambassador_grant"]
 PULSE = TABLES["pulse"]
+ACTIVITY_DAY = TABLES["activity_day"]
+ACTIVITY_MONTH = TABLES["activity_month"]
+
+
+# At most this many account ids are listed in a statement (bound parameters) instead of a subquery.
+MAX_LISTED = 5_000
 
 
 def midnight(day: date) -> datetime:
@@ -144,6 +149,44 @@ def member_ids(scope: Scope, t: datetime | None = None) -> Select[Any]:
     return sa.select(members.c.user_id)
 
 
+def is_member(scope: Scope, user_id: Any) -> ColumnElement[bool]:
+    """`user_id` (a column referring to an account) is in M.
+
+    Site-wide, M is nearly every account: the test is against the few accounts that are not
+    members (staff, deleted, not yet registered), fetched once per report, so a figure does
+    not scan the user table again. With a circle, the circle's members (an indexed subquery).
+    """
+    outside = non_member_ids(scope) if scope.circle_id is None else None
+    if outside is None:
+        return user_id.in_(member_ids(scope))
+    return user_id.not_in(outside)
+
+
+def non_member_ids(scope: Scope) -> list[int] | None:
+    """Accounts outside the site-wide M (staff, deleted before end_ts, created at or after it).
+
+    None when there are too many to list (a period long before most accounts were made).
+    """
+
+    def compute() -> list[int] | None:
+        t = scope.end_ts
+        outside = sa.or_(
+            is_staff(USER.c.id),
+            USER.c.created_at >= t,
+            sa.and_(USER.c.deleted_at.is_not(None), USER.c.deleted_at < t),
+        )
+        ids = [user_id for (user_id,) in scope.all(sa.select(USER.c.id).where(outside).limit(MAX_LISTED + 1))]
+        return sorted(ids) if len(ids) <= MAX_LISTED else None
+
+    return scope.cached("non_member_ids", compute)  # type: ignore[no-any-return]
+
+
+def prepare(scope: Scope) -> None:
+    """Computes what every figure group shares (the accounts outside M) once, up front."""
+    if scope.circle_id is None:
+        non_member_ids(scope)
+
+
 # Visible content in scope ----------------------------------------------------------------------
 
 
@@ -192,57 +235,28 @@ def visible_reactions(scope: Scope, lo: datetime, hi: datetime) -> Select[Any]:
 # Activity ------------------------------------------------------------------------------------
 
 
-def activity(
-    scope: Scope,
-    lo: date,
-    hi: date,
-    *,
-    engaged_only: bool = False,
-    grain: str | None = "day",
-    users: Any = None,
-) -> Any:
-    """Distinct (user_id, day) pairs of activity in [lo, hi), anyone's, in scope.
+def activity_days(
+    scope: Scope, lo: date, hi: date, rollup: Any = ACTIVITY_DAY, *, only_active: bool = True
+) -> Select[Any]:
+    """The rollup's rows of the scope in [lo, hi): one per user and day they were active.
 
-    Active = a visit, a post or a reaction; engaged = a post or a reaction. A post or reaction
-    happens on the UTC date of its `created_at`, a visit on its `day`.
-
-    `grain` picks the second column: "day" (the default), "month" ('YYYY-MM', as `month`) or
-    None (distinct users only). `users`, a select of user ids, keeps only their activity: it
-    is applied in each branch, before the union removes duplicates, so the union stays small.
+    Active = a visit, a post or a reaction; engaged = a post or a reaction (`engaged()`). The
+    rows are kept exact by `app.analytics.rollup`; columns are chosen by the caller. With
+    `only_active=False`, also the days a user only received reactions.
     """
-    lo_ts, hi_ts = midnight(lo), midnight(hi)
-
-    def columns(user: Any, *, timestamp: Any = None, day: Any = None) -> list[Any]:
-        out = [user.label("user_id")]
-        if grain == "day":
-            out.append((utc_date(timestamp, scope.dialect) if timestamp is not None else day).label("day"))
-        elif grain == "month":
-            month = (
-                month_of_timestamp(timestamp, scope.dialect)
-                if timestamp is not None
-                else month_of_date(day, scope.dialect)
-            )
-            out.append(month.label("month"))
-        return out
-
-    posts = visible_posts(scope, lo_ts, hi_ts).add_columns(*columns(POST.c.author_id, timestamp=POST.c.created_at))
-    reactions = visible_reactions(scope, lo_ts, hi_ts).add_columns(
-        *columns(REACTION.c.user_id, timestamp=REACTION.c.created_at)
+    statement = (
+        sa.select()
+        .select_from(rollup)
+        .where(rollup.c.scope == (scope.circle_id or 0), rollup.c.day >= lo, rollup.c.day < hi)
     )
-    if users is not None:
-        posts = posts.where(POST.c.author_id.in_(users))
-        reactions = reactions.where(REACTION.c.user_id.in_(users))
-    parts: list[Any] = [posts, reactions]
-    if not engaged_only:
-        visits = sa.select(*columns(VISIT.c.user_id, day=VISIT.c.day)).where(VISIT.c.day >= lo, VISIT.c.day < hi)
-        if scope.circle_id is not None:
-            visits = visits.where(VISIT.c.circle_id == scope.circle_id)
-        if users is not None:
-            visits = visits.where(VISIT.c.user_id.in_(users))
-        parts.append(visits)
-    return sa.union(*parts).subquery()
+    return statement.where(active(rollup)) if only_active else statement
 
 
-def member_activity(scope: Scope, lo: date, hi: date, *, engaged_only: bool = False, grain: str | None = "day") -> Any:
-    """`activity` restricted to the members of M (filtered in each branch, before the union)."""
-    return activity(scope, lo, hi, engaged_only=engaged_only, grain=grain, users=member_ids(scope))
+def active(rollup: Any = ACTIVITY_DAY) -> ColumnElement[bool]:
+    """The row's user visited, wrote or reacted that day (not only received reactions)."""
+    return (rollup.c.visits + rollup.c.posts + rollup.c.reactions) > 0
+
+
+def engaged(rollup: Any = ACTIVITY_DAY) -> ColumnElement[bool]:
+    """The row's user wrote or reacted that day (not only visited)."""
+    return (rollup.c.posts + rollup.c.reactions) > 0

@@ -35,7 +35,7 @@ def fast_html(source: str) -> str | None:
     if "@" in source:
         mentions = MENTION_RE.findall(source)
         if mentions:
-            # "!" before a mention's link makes it an image in the real renderer.
+            # "!" right before a mention: left to the real renderer (this once made an image there).
             if "!@" in source or any(_PLAIN_NAME.fullmatch(name) is None for name in mentions):
                 return None
             stripped = MENTION_RE.sub("", source)

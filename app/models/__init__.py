@@ -1,7 +1,7 @@
 """All tables, imported here so `SQLModel.metadata` knows every one of them."""
 
 from app.models.accounts import ApiToken, PasswordReset, RateEvent, SiteSetting, User, UserSession
-from app.models.activity import Notification, Visit
+from app.models.activity import ActivityDay, ActivityMonth, Notification, Visit
 from app.models.base import utcnow
 from app.models.circles import Circle, Invite, Membership
 from app.models.conversations import Post, PostRevision, Reaction, ReadState, Thread
@@ -9,6 +9,8 @@ from app.models.moderation import Flag
 from app.models.recognition import AmbassadorGrant, Badge, BadgeAward, ModerationAction, Pulse
 
 __all__ = [
+    "ActivityDay",
+    "ActivityMonth",
     "AmbassadorGrant",
     "Badge",
     "BadgeAward",

@@ -1,8 +1,11 @@
-"""Visits (the KPIs' notion of presence) and notifications."""
+"""Visits (the KPIs' notion of presence), the daily activity rollup, and notifications."""
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, utc_field
@@ -52,3 +55,59 @@ class Notification(SQLModel, table=True):
     text: str = Field(default="", max_length=1000)
     created_at: datetime = utc_field(default_now=True)
     read_at: datetime | None = utc_field(nullable=True)
+
+
+class ActivityDay(SQLModel, table=True):
+    """The daily activity rollup the KPIs read: one row per user, UTC day and scope.
+
+    `scope` is a circle id (that circle's visits, and posts and reactions in its threads), or 0
+    for the whole site (every visit row, every post and reaction). Only visible content counts
+    (KPIS.md). A row exists only when one of its counts is not 0; "active" is
+    `visits + posts + reactions > 0` (a row may hold only reactions received) and "engaged" is
+    `posts + reactions > 0`. The table is derived data, kept exact by
+    `app.analytics.rollup` (see `keep_activity_rollup_exact` below) and rebuilt by the importer.
+    """
+
+    __tablename__ = "activity_day"
+    __table_args__ = (
+        sa.Index("ix_activity_day_user_id_scope_day", "user_id", "scope", "day"),
+        # SQLite: the rows are stored in primary-key order, so a period of one scope is one range.
+        {"sqlite_with_rowid": False},
+    )
+
+    scope: int = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    user_id: int = Field(primary_key=True)
+    visits: int = Field(default=0)
+    posts: int = Field(default=0)
+    replies: int = Field(default=0)
+    reactions: int = Field(default=0)
+    # Reactions from other users on the user's posts that day (ambassador candidates).
+    received: int = Field(default=0)
+
+
+class ActivityMonth(SQLModel, table=True):
+    """The months each user was active in each scope (`month`: its first day), from `activity_day`.
+
+    The cohorts figure reads it: a month of activity is one row instead of up to 31.
+    """
+
+    __tablename__ = "activity_month"
+    # Primary key (user, scope, month): cohorts and refreshes look a user's months up.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    user_id: int = Field(primary_key=True)
+    scope: int = Field(primary_key=True)
+    month: date = Field(primary_key=True)
+
+
+@event.listens_for(Session, "after_flush")
+def keep_activity_rollup_exact(session: Session, _context: Any) -> None:
+    """Posts, reactions, visits and threads written through the ORM refresh their rollup cells.
+
+    Statements that bypass the ORM (bulk UPDATEs, INSERT … ON CONFLICT) call
+    `app.analytics.rollup.refresh` themselves.
+    """
+    from app.analytics.rollup import refresh_after_flush  # here: the models load first
+
+    refresh_after_flush(session)

@@ -48,6 +48,17 @@ class Post(SQLModel, table=True):
             "held",
             "deleted_at",
         ),
+        # The same columns by thread: the depth figures read the posts of the period's threads.
+        sa.Index(
+            "ix_post_thread_id_kpi",
+            "thread_id",
+            "created_at",
+            "author_id",
+            "opening",
+            "hidden",
+            "held",
+            "deleted_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

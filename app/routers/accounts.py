@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app.config import get_settings
 from app.db import open_session
 from app.deps import AuthDep, SessionDep
-from app.errors import Forbidden, Invalid, NotFound, RateLimited
+from app.errors import Forbidden, Invalid, RateLimited
 from app.i18n import LANGUAGES, _
 from app.middleware import SESSION_COOKIE
 from app.routers.forms import (
@@ -162,26 +162,62 @@ def forgot(request: Request, session: SessionDep, background: BackgroundTasks, l
     return response
 
 
+# The mailed link carries the token. Opening it moves the token into a short-lived cookie
+# (HttpOnly, only sent to /reset) and redirects to the token-less /reset, so the token leaves
+# the address bar, the history and the Referer header of whatever is opened next. Every
+# /reset answer is also sent with `Referrer-Policy: no-referrer` and `Cache-Control: no-store`
+# (CercleMiddleware), and no access log is written (`cercle serve`, RedactResetTokens).
+RESET_COOKIE = "cercle_reset"
+RESET_PATH = "/reset"
+
+
 @router.get("/reset/{token}")
-def reset_form(request: Request, session: SessionDep, token: str) -> Response:
+def open_reset_link(request: Request, session: SessionDep, token: str) -> Response:
     accounts.check_reset_token(session, token=token)
-    return render(request, "auth/reset.html", {"token": token, "errors": {}, "password_min": get_settings().password_min_length}, session=session)
+    settings = get_settings()
+    response = redirect(RESET_PATH)
+    response.set_cookie(
+        RESET_COOKIE, token, max_age=settings.reset_token_minutes * 60, path=RESET_PATH,
+        httponly=True, samesite="lax", secure=settings.secure_cookies,
+    )
+    return response
 
 
-@router.post("/reset/{token}")
-def reset(request: Request, session: SessionDep, token: str, password: FormStr = "") -> Response:
+def _reset_page(request: Request, session: SessionDep, *, action: str, status_code: int = 200,
+                errors: dict[str, str] | None = None, error: str = "") -> Response:
+    return render(
+        request, "auth/reset.html",
+        {"action": action, "errors": errors or {}, "error": error,
+         "password_min": get_settings().password_min_length},
+        session=session, status_code=status_code,
+    )
+
+
+@router.get(RESET_PATH)
+def reset_form(request: Request, session: SessionDep) -> Response:
+    accounts.check_reset_token(session, token=request.cookies.get(RESET_COOKIE, ""))
+    return _reset_page(request, session, action=RESET_PATH)
+
+
+def _reset(request: Request, session: SessionDep, *, token: str, password: str, action: str) -> Response:
     try:
         accounts.reset_password(session, token=token, new_password=password)
     except Invalid as error:
-        return render(
-            request, "auth/reset.html",
-            {"token": token, "errors": error.fields, "error": error.message,
-             "password_min": get_settings().password_min_length},
-            session=session, status_code=422,
-        )
-    except NotFound:
-        raise
-    return redirect_with_flash("/login", _("Your password is changed. Sign in with it."))
+        return _reset_page(request, session, action=action, status_code=422, errors=error.fields, error=error.message)
+    response = redirect_with_flash("/login", _("Your password is changed. Sign in with it."))
+    response.delete_cookie(RESET_COOKIE, path=RESET_PATH)
+    return response
+
+
+@router.post(RESET_PATH)
+def reset(request: Request, session: SessionDep, password: FormStr = "") -> Response:
+    return _reset(request, session, token=request.cookies.get(RESET_COOKIE, ""), password=password, action=RESET_PATH)
+
+
+@router.post("/reset/{token}")
+def reset_with_token(request: Request, session: SessionDep, token: str, password: FormStr = "") -> Response:
+    """Forms rendered before the token moved into a cookie still post here."""
+    return _reset(request, session, token=token, password=password, action=f"/reset/{token}")
 
 
 @router.post("/language")

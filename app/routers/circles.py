@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app import permissions
 from app.deps import CurrentUser, OptionalUser, SessionDep
-from app.errors import Forbidden, Invalid
+from app.errors import Forbidden, Invalid, RateLimited
 from app.i18n import _
 from app.models import User
 from app.permissions import CircleAccess
@@ -200,8 +200,15 @@ def create_thread(request: Request, session: SessionDep, user: CurrentUser, slug
     access = permissions.require_read(load(session, slug, user))
     try:
         thread = threads.create_thread(session, circle=access.circle, author=user, title=title, body=body)
-    except Invalid as error:
-        return render(request, "threads/new.html",
-                      {"access": access, "values": {"title": title, "body": body}, "errors": error.fields,
-                       "error": error.message}, session=session, status_code=422)
+    except (Invalid, Forbidden, RateLimited) as error:
+        # Refused (bad form 422, read-only 403, slow mode or write limit 429): the text comes back.
+        if isinstance(error, Forbidden) and not access.can_post:
+            raise  # not a member: no form to give back
+        session.rollback()
+        response = render(request, "threads/new.html",
+                          {"access": access, "values": {"title": title, "body": body}, "errors": error.fields,
+                           "error": error.message}, session=session, status_code=error.status_code)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
     return redirect(f"/t/{thread.id}")

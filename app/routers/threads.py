@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.deps import CurrentUser, OptionalUser, SessionDep
-from app.errors import Forbidden, Invalid, SignInRequired
+from app.errors import Forbidden, Invalid, RateLimited, SignInRequired
 from app.i18n import _
 from app.services import posts, threads
 from app.services.visits import record_circle_visit
@@ -50,14 +50,22 @@ def reply(request: Request, session: SessionDep, user: CurrentUser, thread_id: i
     reply_to_id = int(reply_to) if reply_to.isdigit() else None
     try:
         post = posts.reply(session, thread=thread, access=access, author=user, body=body, reply_to_id=reply_to_id)
-    except (Invalid, Forbidden) as error:
+    except (Invalid, Forbidden, RateLimited) as error:
+        # The reply comes back with its message (422; 429 for slow mode and write limits): never lost.
+        session.rollback()
         context = {"thread": thread, "access": access, "values": {"body": body, "reply_to": reply_to},
                    "errors": error.fields or {"body": error.message}, "error": error.message}
+        status = 429 if isinstance(error, RateLimited) else 422
         if is_htmx(request):
-            return render(request, "threads/_reply_form.html", context, session=session, status_code=422)
-        view = threads.thread_page(session, thread=thread, access=access, page=threads.page_of_number(thread.last_number))
-        context["view"] = view
-        return render(request, "threads/page.html", context, session=session, status_code=422)
+            response = render(request, "threads/_reply_form.html", context, session=session, status_code=status)
+        else:
+            view = threads.thread_page(session, thread=thread, access=access,
+                                       page=threads.page_of_number(thread.last_number))
+            context["view"] = view
+            response = render(request, "threads/page.html", context, session=session, status_code=status)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if is_htmx(request):
         view = threads.thread_page(session, thread=thread, access=access, page=threads.page_of_number(post.number))
         new_views = [v for v in view.posts if v.post.id == post.id]

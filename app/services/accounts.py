@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -172,13 +172,17 @@ def start_session(session: Session, *, user: User, user_agent: str = "", ip: str
     return NewSession(token=token, row=row)
 
 
+# Asked on every request that carries a session cookie: built once.
+_SESSION_AND_USER = (
+    select(UserSession, User)
+    .join(User, col(User.id) == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def session_user(session: Session, token: str) -> tuple[UserSession, User] | None:
     """The live session and its user for a cookie token, or None (expired, revoked, suspended)."""
-    row = session.exec(
-        select(UserSession, User)
-        .join(User, col(User.id) == UserSession.user_id)
-        .where(UserSession.token_hash == token_hash(token))
-    ).first()
+    row = session.exec(_SESSION_AND_USER, params={"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     user_session, user = row

@@ -397,6 +397,18 @@ def badges_of(session: Session, *, user: User) -> list[tuple[BadgeAward, Badge]]
     return sorted(rows, key=lambda row: (-TIER_RANK.get(row[1].tier, 0), row[0].created_at))
 
 
+def badges_with_givers(session: Session, *, user: User) -> list[tuple[BadgeAward, Badge, User | None]]:
+    """A member's badges, best first, each with who awarded it (None: earned automatically)."""
+    giver = aliased(User)
+    rows = session.exec(
+        select(BadgeAward, Badge, giver)  # type: ignore[call-overload]
+        .join(Badge, col(Badge.id) == BadgeAward.badge_id)
+        .join(giver, giver.id == BadgeAward.awarded_by_id, isouter=True)
+        .where(BadgeAward.user_id == user.id, col(BadgeAward.revoked_at).is_(None))
+    ).all()
+    return sorted(rows, key=lambda row: (-TIER_RANK.get(row[1].tier, 0), row[0].created_at))
+
+
 def all_badges(session: Session) -> list[tuple[Badge, int]]:
     holders = (
         select(BadgeAward.badge_id, func.count().label("n"))

@@ -67,6 +67,10 @@ def flag_post(session: Session, *, post: Post, thread: Thread, access: CircleAcc
         thread.post_count -= 1
         if not post.opening:
             thread.reply_count -= 1
+        else:
+            # As when a host hides it (and as Discourse unlists the topic): a hidden opening post
+            # takes its thread out of every list and search for non-moderators until restored.
+            thread.hidden = True
         session.add_all([post, thread])
         audit.record(session, actor=None, action="post_auto_hidden", target_user_id=post.author_id,
                      circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id,

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy import BindParameter, bindparam, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -9,6 +10,7 @@ from app.models import Circle, Membership, ReadState, Thread, User
 from app.services.threads import ThreadRow, unread_of
 
 LATEST_THREADS = 20
+MERGED_CIRCLES_MAX = 100
 
 
 @dataclass
@@ -24,15 +26,21 @@ class Home:
     latest: list[ThreadRow]
 
 
-def _unread_threads_per_circle(viewer: User):  # type: ignore[no-untyped-def]
+def _home_statements():  # type: ignore[no-untyped-def]
+    """The home page's two queries, built once with the viewer as a bound parameter: building
+    and keying them per request cost more than running them."""
+    viewer_id: BindParameter[int] = bindparam("viewer_id")
     read = aliased(ReadState)
-    return (
+    unread = (
         select(Thread.circle_id, func.count().label("unread"))
-        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer.id), isouter=True)
-        .join(Membership, (col(Membership.circle_id) == Thread.circle_id) & (col(Membership.user_id) == viewer.id))
+        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer_id), isouter=True)
+        .join(Membership, (col(Membership.circle_id) == Thread.circle_id) & (col(Membership.user_id) == viewer_id))
         .where(
             col(Membership.state) == "active",
             col(Thread.hidden).is_(False),
+            # Always true; lets the (circle, pinned, last post) index range over recent threads
+            # instead of reading every thread of the circle.
+            col(Thread.pinned).in_([False, True]),
             # Threads older than the membership are history, not news.
             col(Thread.last_post_at) > Membership.joined_at,
             col(Thread.last_number) > func.coalesce(read.last_read_number, 0),
@@ -40,28 +48,61 @@ def _unread_threads_per_circle(viewer: User):  # type: ignore[no-untyped-def]
         .group_by(col(Thread.circle_id))
         .subquery()
     )
-
-
-def home_for(session: Session, *, viewer: User) -> Home:
-    unread = _unread_threads_per_circle(viewer)
-    circles = session.exec(
+    circles = (
         select(Circle, Membership.role, func.coalesce(unread.c.unread, 0))
         .join(Membership, col(Membership.circle_id) == Circle.id)
         .join(unread, unread.c.circle_id == Circle.id, isouter=True)
-        .where(Membership.user_id == viewer.id, Membership.state == "active")
+        .where(Membership.user_id == viewer_id, Membership.state == "active")
         .order_by(col(Circle.name))
-    ).all()
+    )
     read = aliased(ReadState)
-    latest = session.exec(
+    latest = (
         select(Thread, User, Circle, read.last_read_number)
         .join(User, col(User.id) == Thread.author_id)
         .join(Circle, col(Circle.id) == Thread.circle_id)
-        .join(Membership, (col(Membership.circle_id) == Thread.circle_id) & (col(Membership.user_id) == viewer.id))
-        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer.id), isouter=True)
+        .join(Membership, (col(Membership.circle_id) == Thread.circle_id) & (col(Membership.user_id) == viewer_id))
+        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer_id), isouter=True)
         .where(Membership.state == "active", col(Thread.hidden).is_(False))
-        .order_by(col(Thread.last_post_at).desc())
+        .order_by(col(Thread.last_post_at).desc(), col(Thread.id).desc())
         .limit(LATEST_THREADS)
-    ).all()
+    )
+    return circles, latest
+
+
+_MY_CIRCLES, _LATEST_THREADS = _home_statements()
+
+
+def _newest_in(circle_ids: list[int]):  # type: ignore[no-untyped-def]
+    """Ids of the newest visible threads of each circle: a superset of the home page's latest.
+
+    The latest threads of all my circles, sorted at once, means sorting every thread of a big
+    circle (12,000 at a million posts: 70 ms on SQLite, 190 ms on PostgreSQL). The newest of
+    one circle, pinned or not, is a short backward walk of the (circle, pinned, last post)
+    index; the page then sorts these few.
+    """
+    newest = [
+        select(Thread.id)
+        .where(Thread.circle_id == circle_id, col(Thread.pinned).is_(pinned), col(Thread.hidden).is_(False))
+        .order_by(col(Thread.last_post_at).desc(), col(Thread.id).desc())
+        .limit(LATEST_THREADS)
+        .subquery()
+        for circle_id in circle_ids
+        for pinned in (True, False)
+    ]
+    return union_all(*(select(part.c.id) for part in newest))
+
+
+def home_for(session: Session, *, viewer: User) -> Home:
+    params = {"viewer_id": viewer.id}
+    circles = session.exec(_MY_CIRCLES, params=params).all()
+    circle_ids = [c.id for c, _role, _n in circles]
+    if not circle_ids:
+        latest = []
+    elif len(circle_ids) > MERGED_CIRCLES_MAX:  # SQLite allows 500 terms in a UNION
+        latest = session.exec(_LATEST_THREADS, params=params).all()
+    else:
+        newest = col(Thread.id).in_(_newest_in(circle_ids))
+        latest = session.exec(_LATEST_THREADS.where(newest), params=params).all()
     return Home(
         circles=[CircleSummary(circle=c, role=role, unread_threads=n) for c, role, n in circles],
         latest=[ThreadRow(thread=t, author=u, unread=unread_of(t, lr), circle=c) for t, u, c, lr in latest],

@@ -93,6 +93,16 @@ def request_to_join(session: Session, *, circle: Circle, user: User, message: st
     membership.request_message = message.strip()
     membership.decided_by_id = None
     session.add(membership)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same person's other request (a double click, two tabs) made the row in the same
+        # instant: one request, one notification; this one is "already requested".
+        session.rollback()
+        asked = permissions.membership_of(session, user, circle)
+        if asked is None or asked.state not in ("pending", "active"):
+            raise
+        return asked
     for host_id in host_ids(session, circle_id=circle.id):  # type: ignore[arg-type]
         notify(session, user_id=host_id, kind="join_request", actor=user, circle_id=circle.id)
     session.commit()

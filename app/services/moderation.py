@@ -8,9 +8,9 @@ from sqlmodel import Session, col
 from app import permissions
 from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import _
-from app.models import Circle, Flag, Post, Thread, User, UserSession, utcnow
+from app.models import Circle, Flag, Post, ReadState, Thread, User, UserSession, utcnow
 from app.permissions import CircleAccess
-from app.services import audit, badges
+from app.services import audit, badges, posts
 from app.services.notifications import notify
 
 MAX_SUSPENSION_DAYS = 3650
@@ -73,7 +73,9 @@ def restore_post(session: Session, *, post: Post, thread: Thread, access: Circle
     if post.deleted_at is not None:
         raise Invalid(_("A deleted post cannot be restored."))
     was_held = post.held
-    if post.hidden:
+    if was_held:
+        _publish_approved(session, post=post, thread=thread)
+    elif post.hidden:
         _visible_delta(post, thread, +1)
     post.hidden = False
     post.held = False
@@ -86,10 +88,50 @@ def restore_post(session: Session, *, post: Post, thread: Thread, access: Circle
                  target_user_id=post.author_id, circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id,
                  reason=_reason(reason))
     session.flush()
-    # A held post is approved only now: its badge rules could not fire when it was written.
+    # A held post is approved only now: its badge rules could not fire when it was written,
+    # and nobody was told about it (replies, mentions) until now.
     badges.on_post(session, post=post, thread=thread)
+    if was_held:
+        _announce_approved(session, post=post, thread=thread, access=access)
     session.commit()
     return post
+
+
+def _publish_approved(session: Session, *, post: Post, thread: Thread) -> None:
+    """An approved post counts from now, as if written now: the thread moves up with one more post,
+    and a reply takes the next number, so it is unread for everyone who read past its old place."""
+    now = utcnow()
+    values: dict[str, object] = {"post_count": Thread.post_count + 1, "last_post_at": now}
+    if post.opening:
+        values["created_at"] = now
+    else:
+        values.update(reply_count=Thread.reply_count + 1, last_number=Thread.last_number + 1)
+    number: int = session.exec(
+        update(Thread).where(col(Thread.id) == thread.id).values(**values).returning(Thread.last_number)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    session.refresh(thread)
+    post.created_at = now
+    if not post.opening:
+        post.number = number
+        # The author's own post is not news to them if they had read everything before it.
+        session.exec(
+            update(ReadState)
+            .where(col(ReadState.user_id) == post.author_id, col(ReadState.thread_id) == thread.id,
+                   col(ReadState.last_read_number) >= number - 1)
+            .values(last_read_number=number)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _announce_approved(session: Session, *, post: Post, thread: Thread, access: CircleAccess) -> None:
+    author = session.get(User, post.author_id)
+    if author is None or author.is_deleted:
+        return
+    parent = session.get(Post, post.reply_to_id) if post.reply_to_id else None
+    if parent is not None and parent.deleted_at is not None:
+        parent = None
+    posts.announce(session, access=access, post=post, thread=thread, author=author, parent=parent)
 
 
 def keep_post(session: Session, *, post: Post, thread: Thread, access: CircleAccess, by: User) -> Post:

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
+from app.analytics import rollup
 from app.errors import Invalid
 from app.i18n import _
 from app.models import (
@@ -136,6 +137,8 @@ def delete_account(session: Session, *, user: User, password: str, erase_posts: 
         session.exec(update(Post).where(col(Post.author_id) == user_id, col(Post.deleted_at).is_(None))
                      .values(deleted_at=now, body_md="", body_html=""))
         _refresh_counters_of_threads_by(session, user_id)  # type: ignore[arg-type]
+        # Bulk UPDATEs bypass the ORM hook that keeps the KPI rollup exact.
+        rollup.refresh(session, author_id=user_id)
     user.username = f"former_{user_id}"
     user.email = None
     user.display_name = ""

@@ -6,6 +6,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from app import permissions
+from app.analytics import rollup
 from app.db import open_session
 from app.errors import Forbidden, Invalid, NotFound
 from app.i18n import _
@@ -65,7 +66,20 @@ def reply(
         session.commit()
         session.refresh(thread)
         return post
+    announce(session, access=access, post=post, thread=thread, author=author, parent=parent)
+    badges.on_post(session, post=post, thread=thread)
+    session.commit()
+    session.refresh(thread)
+    return post
+
+
+def announce(session: Session, *, access: CircleAccess, post: Post, thread: Thread, author: User,
+             parent: Post | None = None) -> None:
+    """Tells the people a published post concerns: the mentioned, the thread's author, the answered
+    post's author — only those who may read the circle. A held post calls this when approved."""
     told = mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
+    if post.opening:
+        return
     for user_id in {thread.author_id, parent.author_id if parent else thread.author_id} - told:
         recipient = session.get(User, user_id)
         if recipient is None or recipient.is_deleted:
@@ -73,10 +87,6 @@ def reply(
         if permissions.circle_access(session, recipient, access.circle).can_read:
             notify(session, user_id=user_id, kind="reply", actor=author,
                    circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id)
-    badges.on_post(session, post=post, thread=thread)
-    session.commit()
-    session.refresh(thread)
-    return post
 
 
 def get_post(session: Session, *, post_id: int, viewer: User | None) -> tuple[Post, Thread, CircleAccess]:
@@ -151,11 +161,14 @@ def toggle_reaction(session: Session, *, post: Post, access: CircleAccess, user:
         session.commit()
         return False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
     session.exec(
         insert(Reaction)
-        .values(post_id=post.id, user_id=user.id, kind=kind, created_at=utcnow())
+        .values(post_id=post.id, user_id=user.id, kind=kind, created_at=now)
         .on_conflict_do_nothing()
     )
+    # A Core insert bypasses the ORM hook that keeps the KPI rollup exact.
+    rollup.refresh(session, cells={user.id: {now.date()}, post.author_id: {now.date()}})  # type: ignore[dict-item]
     if kind == "helpful":
         badges.on_helpful(session, post=post)
     session.commit()

@@ -1,15 +1,28 @@
-"""Counters in the database, so limits hold across every app process."""
+"""Counters in the database, so limits hold across every app process.
+
+Counting then recording is a race unless two requests for one key take turns: each would
+count the same rows, and both pass. On SQLite every writing transaction already takes the
+write lock up front (`BEGIN IMMEDIATE`, see app.db). On PostgreSQL `count_recent` takes a
+transaction-level advisory lock on the key, held until the caller commits or rolls back, so
+the next request for that key counts after the previous one's row is committed.
+"""
 
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, func, select
 
 from app.errors import RateLimited
 from app.models import RateEvent, utcnow
 
 
+def _take_turn(session: Session, key: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"rate:{key}"})
+
+
 def count_recent(session: Session, key: str, *, within: timedelta) -> int:
+    _take_turn(session, key)
     since = utcnow() - within
     statement = select(func.count()).where(RateEvent.key == key, RateEvent.created_at >= since)
     return session.exec(statement).one()

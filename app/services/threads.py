@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam
 from sqlalchemy import func as sa_func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -79,13 +80,16 @@ def create_thread(session: Session, *, circle: Circle, author: User, title: str,
     return thread
 
 
+_THREAD_AND_CIRCLE = (
+    select(Thread, Circle).join(Circle, col(Circle.id) == Thread.circle_id).where(Thread.id == bindparam("thread_id"))
+)
+
+
 def open_thread(session: Session, *, thread_id: int, viewer: User | None) -> tuple[Thread, CircleAccess]:
     """The thread and the viewer's access, or the same answer as for a missing thread."""
     if viewer is None:
         raise SignInRequired(_("Please sign in to continue."))
-    row = session.exec(
-        select(Thread, Circle).join(Circle, col(Circle.id) == Thread.circle_id).where(Thread.id == thread_id)
-    ).first()
+    row = session.exec(_THREAD_AND_CIRCLE, params={"thread_id": thread_id}).first()
     if row is None:
         raise NotFound()
     thread, circle = row
@@ -114,27 +118,38 @@ class ThreadRow:
     circle: Circle | None = None
 
 
+def _circle_statements(*, with_hidden: bool):  # type: ignore[no-untyped-def]
+    """The circle page's count and page queries (moderators also see hidden threads), built once."""
+    conditions = [Thread.circle_id == bindparam("circle_id")]
+    if not with_hidden:
+        conditions.append(col(Thread.hidden).is_(False))
+    total = select(func.count()).select_from(Thread).where(*conditions)
+    read = aliased(ReadState)
+    page = (
+        select(Thread, User, read.last_read_number)
+        .join(User, col(User.id) == Thread.author_id)
+        .join(read, (read.thread_id == Thread.id) & (read.user_id == bindparam("viewer_id")), isouter=True)
+        .where(*conditions)
+        .order_by(col(Thread.pinned).desc(), col(Thread.last_post_at).desc(), col(Thread.id).desc())
+        .offset(bindparam("offset"))
+        .limit(THREADS_PER_PAGE)
+    )
+    return total, page
+
+
+_CIRCLE_QUERIES = {with_hidden: _circle_statements(with_hidden=with_hidden) for with_hidden in (False, True)}
+
+
 def circle_threads(session: Session, *, access: CircleAccess, page: int = 1) -> tuple[list[ThreadRow], int]:
     """A page of a circle's threads, pinned first then by last activity, and the page count."""
     viewer = access.viewer
     assert viewer is not None
-    conditions = [Thread.circle_id == access.circle.id]
-    if not access.can_moderate:
-        conditions.append(col(Thread.hidden).is_(False))
-    total = session.exec(select(func.count()).where(*conditions)).one()
-    read = aliased(ReadState)
-    statement = (
-        select(Thread, User, read.last_read_number)
-        .join(User, col(User.id) == Thread.author_id)
-        .join(read, (read.thread_id == Thread.id) & (read.user_id == viewer.id), isouter=True)
-        .where(*conditions)
-        .order_by(col(Thread.pinned).desc(), col(Thread.last_post_at).desc(), col(Thread.id).desc())
-        .offset((max(page, 1) - 1) * THREADS_PER_PAGE)
-        .limit(THREADS_PER_PAGE)
-    )
+    count_query, page_query = _CIRCLE_QUERIES[access.can_moderate]
+    total = session.exec(count_query, params={"circle_id": access.circle.id}).one()
+    params = {"circle_id": access.circle.id, "viewer_id": viewer.id, "offset": (max(page, 1) - 1) * THREADS_PER_PAGE}
     rows = [
         ThreadRow(thread=t, author=u, unread=unread_of(t, last_read))
-        for t, u, last_read in session.exec(statement).all()
+        for t, u, last_read in session.exec(page_query, params=params).all()
     ]
     return rows, max(1, -(-total // THREADS_PER_PAGE))
 
@@ -170,6 +185,40 @@ def page_of_number(number: int) -> int:
     return (number - 1) // POSTS_PER_PAGE + 1
 
 
+def _page_statements():  # type: ignore[no-untyped-def]
+    """The thread page's queries, built once: building and keying them per request cost more
+    than running them (the values come as bound parameters)."""
+    parent = aliased(Post)
+    parent_author = aliased(User)
+    posts = (
+        select(Post, User, parent, parent_author, Badge)
+        .join(User, col(User.id) == Post.author_id)
+        .join(Badge, col(Badge.id) == User.best_badge_id, isouter=True)
+        .join(parent, parent.id == Post.reply_to_id, isouter=True)
+        .join(parent_author, parent_author.id == parent.author_id, isouter=True)
+        .where(Post.thread_id == bindparam("thread_id"), col(Post.number).between(bindparam("low"), bindparam("high")))
+        .order_by(col(Post.number))
+        # Changes no result (numbers are unique in a thread), but tells PostgreSQL how few rows come:
+        # it guesses most of the thread (most posts have small numbers) and hashes the whole user table.
+        .limit(POSTS_PER_PAGE)
+    )
+    counts = (
+        select(Reaction.post_id, Reaction.kind, sa_func.count())
+        .where(col(Reaction.post_id).in_(bindparam("post_ids", expanding=True)))
+        .group_by(col(Reaction.post_id), col(Reaction.kind))
+    )
+    mine = select(Reaction.post_id, Reaction.kind).where(
+        col(Reaction.post_id).in_(bindparam("post_ids", expanding=True)), Reaction.user_id == bindparam("viewer_id")
+    )
+    last_read = select(ReadState.last_read_number).where(
+        ReadState.user_id == bindparam("viewer_id"), ReadState.thread_id == bindparam("thread_id")
+    )
+    return posts, counts, mine, last_read
+
+
+_PAGE_POSTS, _PAGE_REACTION_COUNTS, _PAGE_MY_REACTIONS, _PAGE_LAST_READ = _page_statements()
+
+
 def thread_page(session: Session, *, thread: Thread, access: CircleAccess, page: int = 1) -> ThreadPage:
     """One page of posts with authors, quoted parents and reaction counts: four queries."""
     viewer = access.viewer
@@ -177,43 +226,24 @@ def thread_page(session: Session, *, thread: Thread, access: CircleAccess, page:
     pages = max(1, page_of_number(max(thread.last_number, 1)))
     page = min(max(page, 1), pages)
     low, high = (page - 1) * POSTS_PER_PAGE + 1, page * POSTS_PER_PAGE
-    parent = aliased(Post)
-    parent_author = aliased(User)
-    statement = (
-        select(Post, User, parent, parent_author, Badge)
-        .join(User, col(User.id) == Post.author_id)
-        .join(Badge, col(Badge.id) == User.best_badge_id, isouter=True)
-        .join(parent, parent.id == Post.reply_to_id, isouter=True)
-        .join(parent_author, parent_author.id == parent.author_id, isouter=True)
-        .where(Post.thread_id == thread.id, col(Post.number).between(low, high))
-        .order_by(col(Post.number))
-    )
     views = [
         PostView(post=p, author=u, reply_to=rp, reply_to_author=ru, author_badge=badge)
-        for p, u, rp, ru, badge in session.exec(statement).all()
+        for p, u, rp, ru, badge in session.exec(
+            _PAGE_POSTS, params={"thread_id": thread.id, "low": low, "high": high}
+        ).all()
         # Hidden posts: moderators see them, their author sees a notice, others nothing.
         if not p.hidden or access.can_moderate or p.author_id == viewer.id
     ]
     post_ids = [view.post.id for view in views]
     if post_ids:
-        counts = session.exec(
-            select(Reaction.post_id, Reaction.kind, sa_func.count())
-            .where(col(Reaction.post_id).in_(post_ids))
-            .group_by(col(Reaction.post_id), col(Reaction.kind))
-        ).all()
-        mine = session.exec(
-            select(Reaction.post_id, Reaction.kind).where(
-                col(Reaction.post_id).in_(post_ids), Reaction.user_id == viewer.id
-            )
-        ).all()
+        counts = session.exec(_PAGE_REACTION_COUNTS, params={"post_ids": post_ids}).all()
+        mine = session.exec(_PAGE_MY_REACTIONS, params={"post_ids": post_ids, "viewer_id": viewer.id}).all()
         by_id = {view.post.id: view for view in views}
         for post_id, kind, count in counts:
             by_id[post_id].reactions[kind] = count
         for post_id, kind in mine:
             by_id[post_id].mine.add(kind)
-    last_read = session.exec(
-        select(ReadState.last_read_number).where(ReadState.user_id == viewer.id, ReadState.thread_id == thread.id)
-    ).first()
+    last_read = session.exec(_PAGE_LAST_READ, params={"viewer_id": viewer.id, "thread_id": thread.id}).first()
     first_unread = (last_read or 0) + 1 if (last_read or 0) < thread.last_number else None
     return ThreadPage(
         thread=thread, access=access, posts=views, page=page, pages=pages,

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from app.analytics import rollup
 from app.db import open_session
 from app.models import UserSession, Visit
 from app.models.base import utctoday
@@ -33,6 +34,8 @@ def _insert_ignore(session: Session, *, user_id: int, day_iso: str, circle_id: i
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Visit).values(**values).on_conflict_do_nothing()
     session.exec(statement)  # type: ignore[call-overload]
+    # A Core insert bypasses the ORM hook that keeps the KPI rollup exact.
+    rollup.refresh(session, cells={user_id: {values["day"]}})
 
 
 def record_site_visit(session: Session, *, user_session: UserSession) -> None:

@@ -575,6 +575,53 @@ def test_an_unknown_action_filter_finds_nothing(db: Session, make_client: Any) -
     assert _api(make_client, db, s.admin).get("/api/v1/mod/log?action=nonsense").json() == []
 
 
+# Slow mode, held posts and flags on an opening post ------------------------------------------------------
+
+
+def test_slow_mode_refuses_a_new_thread_through_the_api_with_a_429(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, slow=60)
+    api = _api(make_client, db, s.member)
+    assert api.post(f"/api/v1/threads/{s.thread.id}/posts", json={"body": "First"}).status_code == 201
+    refused = api.post("/api/v1/circles/espresso/threads", json={"title": "Too soon", "body": "Hi"})
+    body = _json_error(refused, 429)
+    assert "Slow mode is on in this circle" in body["detail"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    host = _api(make_client, db, s.host)
+    for title in ("News", "More news"):
+        assert host.post("/api/v1/circles/espresso/threads", json={"title": title, "body": "Hi"}).status_code == 201
+
+
+def test_an_approved_reply_through_the_api_tells_the_thread_author(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, hold=1)
+    reply = _api(make_client, db, s.member).post(f"/api/v1/threads/{s.thread.id}/posts", json={"body": "Hello"})
+    assert reply.status_code == 201
+    assert [k for k, _t in _kinds(make_client, db, s.author) if k == "reply"] == []
+    (held,) = _api(make_client, db, s.host).get("/api/v1/mod/queue").json()["held"]
+    assert _api(make_client, db, s.host).post(f"/api/v1/mod/posts/{held}/approve", json={}).status_code == 204
+    assert [k for k, _t in _kinds(make_client, db, s.author) if k == "reply"] == ["reply"]
+
+
+def test_an_opening_post_hidden_by_flags_takes_its_thread_out_of_the_api_lists(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    opening = _all(db, select(Post).where(Post.thread_id == s.thread.id, Post.number == 1))[0]
+    for user in (s.member, s.bob, s.ambassador):
+        _flag(db, user, opening)
+
+    def titles(user: User) -> list[str]:
+        return [t["title"] for t in _api(make_client, db, user).get("/api/v1/circles/espresso/threads").json()]
+
+    assert titles(s.author) == []
+    assert _api(make_client, db, s.bob).get(f"/api/v1/threads/{s.thread.id}").status_code == 404
+    assert _api(make_client, db, s.bob).get("/api/v1/search?q=grinder").json() == []
+    assert titles(s.host) == ["Grinders"]
+    assert _api(make_client, db, s.host).post(f"/api/v1/mod/posts/{opening.id}/keep", json={}).status_code == 204
+    assert titles(s.author) == ["Grinders"]
+    assert [h["thread_title"] for h in _api(make_client, db, s.bob).get("/api/v1/search?q=grinder").json()] == [
+        "Grinders"]
+
+
 # Notifications ---------------------------------------------------------------------------------------
 
 

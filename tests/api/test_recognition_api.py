@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from app.models import AmbassadorGrant, BadgeAward, ModerationAction, Pulse, User, utcnow
 from app.services import accounts, ambassadors, badges
-from tests.factories import add_member, make_admin, make_circle, make_user
+from tests.factories import add_member, make_admin, make_circle, make_thread, make_user
 
 
 class Api:
@@ -175,6 +175,26 @@ def test_a_members_badges_are_listed_best_first(client: TestClient, db: Session)
                             circle=world["espresso"])
     response = _api(client, db, world["olivia"]).get("/users/alice/badges")
     assert [a["badge"] for a in response.json()] == ["barista-of-the-month", "milk-frother", "bean-counter"]
+
+
+def test_a_members_badges_say_who_awarded_them_and_null_for_automatic_ones(client: TestClient, db: Session) -> None:
+    world = _world(db)
+    badges.award_manual(db, badge=world["badge"], user=world["alice"], by=world["host"], reason="Latte art",
+                        circle=world["espresso"])
+    make_thread(db, world["espresso"], world["alice"], title="Hello", body="My first post")
+    response = _api(client, db, world["olivia"]).get("/users/alice/badges")
+    assert {(a["badge"], a["awarded_by"]) for a in response.json()} == {
+        ("barista-of-the-month", "hostess"), ("first-post", None)}
+
+
+def test_the_openapi_document_describes_who_awarded_a_badge(client: TestClient, db: Session) -> None:
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/api/v1/users/{username}/badges"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"]["items"]["$ref"] == "#/components/schemas/AwardOut"
+    field = spec["components"]["schemas"]["AwardOut"]["properties"]["awarded_by"]
+    assert {option.get("type") for option in field["anyOf"]} == {"string", "null"}
+    assert "null when it was earned automatically" in field["description"]
+    assert "awarded_by" in spec["components"]["schemas"]["AwardOut"]["required"]
 
 
 # Ambassadors --------------------------------------------------------------------------------------

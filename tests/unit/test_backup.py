@@ -6,6 +6,7 @@ counts and the same KPIs. A restore into a database that has data is refused and
 """
 
 import io
+import json
 import os
 import sqlite3
 import threading
@@ -17,17 +18,21 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 from typer.testing import CliRunner
 
 from app import db as app_db
 from app.analytics import period_from, report
+from app.backup import restore_tables as restore_backup
+from app.backup_tables import write_backup
 from app.cli import app as cli
 from app.cli import run_migrations
 from app.dump import export
+from app.dump.files import open_target
 from app.models import Thread, User, utcnow
-from app.services import ambassadors, badges, memberships, posts, pulse
+from app.services import ambassadors, badges, memberships, posts, pulse, search
 from app.services.circles import get_by_slug
 from tests.conftest import PG_ADMIN_DSN, _create_pg_database, use_database
 from tests.factories import add_member, make_admin, make_circle, make_invite, make_reply, make_thread, make_user
@@ -306,3 +311,162 @@ def test_a_sqlite_backup_of_a_busy_database_finishes_and_is_consistent(big_sqlit
         posts_in_copy = copy.execute("SELECT count(*) FROM post").fetchone()[0]
         numbers = copy.execute("SELECT sum(last_number) FROM thread").fetchone()[0]
     assert posts_in_copy == numbers  # a snapshot: no reply without its thread's counter, nor the reverse
+
+
+# Every table, not only the community: sessions, notifications, flags, the moderation log… -------
+
+
+def fill_every_table(session: Session) -> None:
+    """`populate`, plus at least one row in each table the dump format leaves out."""
+    from app.models import (
+        ApiToken,
+        Flag,
+        ModerationAction,
+        Notification,
+        PasswordReset,
+        Post,
+        PostRevision,
+        RateEvent,
+        ReadState,
+        SiteSetting,
+        UserSession,
+        Visit,
+    )
+
+    populate(session)
+    users = {user.username: user for user in session.exec(select(User)).all()}
+    alice, bob, carol, admin = users["alice"], users["bob"], users["carol"], users["admin"]
+    thread = session.exec(select(Thread).where(Thread.title == "Tomatoes")).one()
+    post = session.exec(select(Post).where(Post.thread_id == thread.id).order_by(Post.number)).all()[-1]
+    later = utcnow() + timedelta(days=3)
+    # A reference to a later row of the same table: the restore must still load it.
+    admin.invited_by_id = carol.id
+    admin.suspended_until, admin.suspended_reason = later, "A test of every column."
+    session.add_all(
+        [
+            admin,
+            UserSession(user_id=alice.id, token_hash="a" * 64, expires_at=later, user_agent="Firefox", ip="203.0.113.7"),
+            ApiToken(user_id=bob.id, name="scripts", token_hash="b" * 64),
+            PasswordReset(user_id=carol.id, token_hash="c" * 64, expires_at=later),
+            RateEvent(key="login:bob"),
+            SiteSetting(key="tagline", value="Grow together — ensemble."),
+            Notification(user_id=alice.id, kind="reply", actor_id=bob.id, circle_id=thread.circle_id,
+                         thread_id=thread.id, post_id=post.id, text="Bob replied."),
+            ReadState(user_id=admin.id, thread_id=thread.id, last_read_number=2),
+            PostRevision(post_id=post.id, body_md="After the frost.", editor_id=carol.id),
+            Flag(post_id=post.id, user_id=bob.id, reason="other", text="Check the date?"),
+            ModerationAction(actor_id=admin.id, action="lock", circle_id=thread.circle_id, thread_id=thread.id,
+                             reason="Quiet, please."),
+            Visit(user_id=admin.id, day=utcnow().date(), circle_id=thread.circle_id, scope=thread.circle_id),
+        ]
+    )
+    session.commit()
+
+
+def every_row(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table.name: [
+            tuple(row)
+            for row in session.execute(sa_select(*table.columns).order_by(*table.primary_key.columns)).all()
+        ]
+        for table in SQLModel.metadata.sorted_tables
+    }
+
+
+def test_a_backup_restores_every_row_of_every_table(db, database_url, tmp_path, empty_database):
+    fill_every_table(db)
+    before = every_row(db)
+    assert [name for name, rows in before.items() if not rows] == [], "every table must have rows for this test"
+    file = backup_of(database_url, tmp_path / "backups")
+
+    result = restore_into(empty_database(migrated=False), file)
+
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    with app_db.open_session() as session:
+        assert every_row(session) == before
+
+
+def test_a_restored_database_takes_new_rows_after_the_restored_ids(db, database_url, tmp_path, empty_database):
+    fill_every_table(db)
+    highest = db.exec(text('SELECT max(id) FROM "user"')).one()[0]
+    file = backup_of(database_url, tmp_path / "backups")
+    assert restore_into(empty_database(), file).exit_code == 0
+    with app_db.open_session() as session:
+        newcomer = make_user(session, "newcomer")
+        bob = session.exec(select(User).where(User.username == "bob")).one()
+        reply = make_reply(session, session.exec(select(Thread).where(Thread.title == "Tomatoes")).one(), bob, "Zucchini too.")
+        found = search.search(session, viewer=bob, q="frost")
+    assert newcomer.id > highest  # type: ignore[operator]
+    assert reply.number == 4
+    assert [hit.post.body_md for hit in found] == ["After the last frost."]
+
+
+def test_the_table_backup_format_round_trips_every_row_on_this_database(db, tmp_path, empty_database):
+    """The PostgreSQL format, read and written on both databases (SQLite's `cercle backup` copies the file)."""
+    fill_every_table(db)
+    before = every_row(db)
+    db.commit()
+    file = tmp_path / "tables.backup.jsonl.gz"
+    with app_db.get_engine().connect() as connection, connection.begin(), open_target(str(file)) as stream:
+        counts = write_backup(connection, stream)
+    assert counts == {name: len(rows) for name, rows in before.items()}
+
+    use_database(empty_database(migrated=False))
+    message = restore_backup(file)
+
+    assert "restored" in message
+    with app_db.open_session() as session:
+        assert every_row(session) == before
+
+
+def test_a_truncated_table_backup_is_refused_and_restores_nothing(db, tmp_path, empty_database):
+    fill_every_table(db)
+    db.commit()
+    whole = tmp_path / "whole.backup.jsonl"
+    with app_db.get_engine().connect() as connection, connection.begin(), open_target(str(whole)) as stream:
+        write_backup(connection, stream)
+    cut = tmp_path / "cut.backup.jsonl"
+    cut.write_text("".join(whole.read_text().splitlines(keepends=True)[:-5]))
+
+    result = restore_into(empty_database(), cut)
+
+    assert result.exit_code == 1
+    assert "truncated" in result.output
+    with app_db.open_session() as session:
+        assert {name for name, rows in every_row(session).items() if rows} == set()
+
+
+def test_a_table_backup_of_an_unknown_schema_is_refused(db, tmp_path, empty_database):
+    populate(db)
+    db.commit()
+    file = tmp_path / "future.backup.jsonl"
+    with app_db.get_engine().connect() as connection, connection.begin(), open_target(str(file)) as stream:
+        write_backup(connection, stream)
+    lines = file.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["revision"] = "9999_from_the_future"
+    file.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+
+    result = restore_into(empty_database(migrated=False), file)
+
+    assert result.exit_code == 1
+    assert "unknown to this version" in result.output
+
+
+def test_a_postgresql_backup_restores_every_row_into_sqlite(db, database_url, tmp_path):
+    """PostgreSQL only: its backup format is not tied to the database it came from."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite backs up to a .db file")
+    fill_every_table(db)
+    before = every_row(db)
+    file = backup_of(database_url, tmp_path / "backups")
+    db.commit()  # gives the connection back before the app's engine changes
+    target = f"sqlite:///{tmp_path / 'moved.db'}"
+    try:
+        result = restore_into(target, file)
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        with app_db.open_session() as session:
+            assert every_row(session) == before
+    finally:
+        app_db.get_engine().dispose()
+        use_database(database_url)

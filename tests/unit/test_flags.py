@@ -309,3 +309,50 @@ def test_the_queue_forgets_flags_once_handled_but_keeps_their_history(db: Sessio
     (flag,) = db.exec(select(Flag).order_by(col(Flag.id))).all()
     assert (flag.resolution, flag.resolved_by_id) == ("kept", host.id)
     assert flag.resolved_at is not None
+
+
+# Flags on an opening post: the thread leaves the lists until a host restores it (as in Discourse) ----
+
+
+def _listed(db: Session, viewer: User, circle: Circle) -> dict[str, list[str]]:
+    from app.services import home, search
+
+    return {
+        "circle": [row.thread.title for row in threads.circle_threads(db, access=_access(db, viewer, circle))[0]],
+        "home": [row.thread.title for row in home.home_for(db, viewer=viewer).latest],
+        "search": sorted({hit.thread.title for hit in search.search(db, viewer=viewer, q="everything")}),
+    }
+
+
+def _flag_opening_out(db: Session) -> tuple[Circle, User, list[User], Thread, Post]:
+    circle, hostess, _author, members, thread, _reply = _circle(db)
+    make_thread(db, circle, hostess, title="Other news", body="Tell us everything else.")
+    opening = db.exec(select(Post).where(Post.thread_id == thread.id, col(Post.opening).is_(True))).one()
+    for member in members[:3]:
+        _flag(db, member, opening)
+    return circle, hostess, members, thread, opening
+
+
+def test_flags_hiding_an_opening_post_take_its_thread_out_of_members_lists_and_search(db: Session) -> None:
+    circle, _hostess, members, thread, opening = _flag_opening_out(db)
+    assert _fresh(db, Post, opening.id).hidden
+    assert _fresh(db, Thread, thread.id).hidden
+    assert _listed(db, members[3], circle) == {"circle": ["Other news"], "home": ["Other news"],
+                                               "search": ["Other news"]}
+    with pytest.raises(NotFound):
+        threads.open_thread(db, thread_id=thread.id, viewer=members[3])  # type: ignore[arg-type]
+
+
+def test_hosts_still_list_a_thread_whose_opening_post_flags_hid(db: Session) -> None:
+    circle, hostess, _members, thread, _opening = _flag_opening_out(db)
+    assert "About espresso" in _listed(db, hostess, circle)["circle"]
+    assert threads.open_thread(db, thread_id=thread.id, viewer=hostess)[0].id == thread.id  # type: ignore[arg-type]
+
+
+def test_keeping_an_opening_post_hidden_by_flags_lists_its_thread_again(db: Session) -> None:
+    circle, hostess, members, thread, opening = _flag_opening_out(db)
+    moderation.keep_post(db, post=_fresh(db, Post, opening.id), thread=_fresh(db, Thread, thread.id),
+                         access=_access(db, hostess, circle), by=hostess)
+    assert not _fresh(db, Thread, thread.id).hidden
+    listed = _listed(db, members[3], circle)
+    assert sorted(listed["circle"]) == sorted(listed["home"]) == listed["search"] == ["About espresso", "Other news"]

@@ -183,6 +183,42 @@ def test_members_still_reply_in_a_read_only_circle(db: Session) -> None:
     assert make_reply(db, thread, mel, "Thanks for the news").id is not None
 
 
+def test_slow_mode_makes_a_member_wait_before_starting_a_thread(db: Session) -> None:
+    circle, _hana, mel, _bob, thread = _circle(db)
+    _rules(db, circle, slow=60)
+    make_reply(db, thread, mel, "First")
+    with pytest.raises(RateLimited, match="Slow mode") as refused:
+        make_thread(db, circle, mel, title="Right after")
+    assert 0 < refused.value.retry_after <= 60
+    assert db.exec(select(Thread).where(Thread.title == "Right after")).all() == []
+
+
+def test_slow_mode_makes_a_member_wait_after_starting_a_thread(db: Session) -> None:
+    circle, _hana, mel, _bob, _thread = _circle(db)
+    _rules(db, circle, slow=60)
+    mine = make_thread(db, circle, mel, title="Mine")
+    with pytest.raises(RateLimited, match="Slow mode"):
+        make_thread(db, circle, mel, title="Mine again")
+    with pytest.raises(RateLimited, match="Slow mode"):
+        make_reply(db, mine, mel, "And a reply")
+
+
+def test_slow_mode_lets_a_member_start_a_thread_once_the_time_has_passed(db: Session) -> None:
+    circle, _hana, mel, _bob, _thread = _circle(db)
+    _rules(db, circle, slow=60)
+    make_thread(db, circle, mel, title="Mine")
+    _age(db, Post, 61)
+    assert make_thread(db, circle, mel, title="Later").id is not None
+
+
+def test_hosts_and_admins_are_exempt_from_slow_mode_for_new_threads(db: Session) -> None:
+    circle, hana, _mel, _bob, _thread = _circle(db)
+    admin = db.exec(select(User).where(User.username == "root_admin")).one()
+    _rules(db, circle, slow=60)
+    for author in (hana, hana, admin, admin):
+        assert make_thread(db, circle, author, title="News").id is not None
+
+
 # First posts on hold ---------------------------------------------------------------------------
 
 
@@ -320,3 +356,88 @@ def test_a_rejected_held_post_does_not_count_as_approved(db: Session) -> None:
     moderation.delete_post(db, post=_fresh(db, Post, held.id), thread=_fresh(db, Thread, thread.id),
                            access=_access(db, hana, circle), by=hana, reason="Not approved by a host")
     assert make_reply(db, thread, mel, "Sorry, a real question").held
+
+
+# Approval makes a held post count as written at that moment ---------------------------------------
+
+
+def _unread_for(db: Session, viewer: User, circle: Circle) -> dict[str, int]:
+    rows, _pages = threads.circle_threads(db, access=_access(db, viewer, circle))
+    return {row.thread.title: row.unread for row in rows}
+
+
+def test_an_approved_reply_comes_last_and_is_unread_for_those_who_read_past_its_old_place(db: Session) -> None:
+    circle, hana, mel, bob, thread = _circle(db)
+    make_thread(db, circle, hana, title="Newer thread")
+    _rules(db, circle, hold=2)
+    held = make_reply(db, thread, mel, "Hello")
+    make_reply(db, thread, hana, "Meanwhile, an answer")
+    page = threads.thread_page(db, thread=_fresh(db, Thread, thread.id), access=_access(db, bob, circle))
+    posts.mark_read(viewer=bob, thread=thread, upto=page.posts[-1].post.number, previous=None, session=db)
+    assert _unread_for(db, bob, circle)["Grinders"] == 0
+    _age(db, Post, 3600)
+    before = _fresh(db, Thread, thread.id).last_post_at
+    _approve(db, circle, held)
+    post, fresh = _fresh(db, Post, held.id), _fresh(db, Thread, thread.id)
+    assert post.number == fresh.last_number == 4
+    assert fresh.last_post_at > before
+    assert post.created_at == fresh.last_post_at
+    assert _unread_for(db, bob, circle) == {"Grinders": 1, "Newer thread": 1}
+    assert list(_unread_for(db, bob, circle)) == ["Grinders", "Newer thread"]  # moved up like a new reply
+    page = threads.thread_page(db, thread=fresh, access=_access(db, bob, circle))
+    assert [v.post.body_md for v in page.posts][-1] == "Hello"
+
+
+def test_an_approved_reply_is_not_unread_for_its_author(db: Session) -> None:
+    circle, _hana, mel, _bob, thread = _circle(db)
+    _rules(db, circle, hold=2)
+    _approve(db, circle, make_reply(db, thread, mel, "Hello"))
+    assert _unread_for(db, mel, circle)["Grinders"] == 0
+
+
+def _kinds(db: Session, post: Post | None = None) -> set[tuple[str, str]]:
+    """Who was told of a reply or a mention (of `post` only, when given)."""
+    db.expire_all()
+    statement = (select(User.username, Notification.kind).join(User, col(User.id) == Notification.user_id)
+                 .where(col(Notification.kind).in_(("reply", "mention"))))
+    if post is not None:
+        statement = statement.where(Notification.post_id == post.id)
+    return set(db.exec(statement).all())
+
+
+def test_approving_a_held_reply_sends_the_notifications_it_held_back(db: Session) -> None:
+    circle, hana, mel, bob, thread = _circle(db, "closed")
+    olga, _outsider = make_user(db, "olga"), make_user(db, "outsider")
+    add_member(db, circle, olga)
+    answered = make_reply(db, thread, bob, "Mine is a hand grinder")
+    _rules(db, circle, hold=2)
+    held = make_reply(db, thread, mel, "Thanks @olga and @outsider, and @mel", reply_to=answered)
+    assert _kinds(db, held) == set()
+    _approve(db, circle, held)
+    # Not the outsider, who cannot read the closed circle, nor the author herself.
+    assert _kinds(db, held) == {("hana", "reply"), ("bob", "reply"), ("olga", "mention")}
+
+
+def test_approving_a_held_opening_post_tells_the_people_it_mentions_and_lists_it_first(db: Session) -> None:
+    circle, hana, mel, bob, _thread = _circle(db)
+    _rules(db, circle, hold=2)
+    held = make_thread(db, circle, mel, title="My first thread", body="Hello @bob and @hana")
+    opening = db.exec(select(Post).where(Post.thread_id == held.id, Post.opening)).one()
+    _age(db, Thread, 3600)
+    assert _kinds(db) == set()
+    _approve(db, circle, opening)
+    assert _kinds(db) == {("bob", "mention"), ("hana", "mention")}
+    fresh = _fresh(db, Thread, held.id)
+    assert (fresh.post_count, fresh.reply_count, fresh.last_number) == (1, 0, 1)
+    assert list(_unread_for(db, bob, circle)) == ["My first thread", "Grinders"]
+
+
+def test_restoring_a_hidden_post_does_not_notify_anyone_again(db: Session) -> None:
+    circle, hana, mel, bob, thread = _circle(db)
+    reply = make_reply(db, thread, mel, "Hello @bob")
+    before = _kinds(db)
+    moderation.hide_post(db, post=_fresh(db, Post, reply.id), thread=_fresh(db, Thread, thread.id),
+                         access=_access(db, hana, circle), by=hana, reason="Check this")
+    _approve(db, circle, reply)
+    assert _kinds(db) == before
+    assert _fresh(db, Post, reply.id).number == 2

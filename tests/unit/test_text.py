@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.text import mentioned_usernames, plain_excerpt, render_markdown, sanitise_html
 
@@ -92,3 +94,61 @@ def test_plain_excerpt_strips_markup_and_shortens():
     assert excerpt.startswith("Hello <b>x</b> & word")
     assert len(excerpt) <= 50
     assert excerpt.endswith("…")
+
+
+# Mentions next to Markdown syntax: found in the parsed text, never by rewriting the source ---------
+
+NAMES = st.from_regex(r"[a-z][a-z0-9]{2,12}", fullmatch=True)
+MENTION_LINK = re.compile(r'<a href="/u/([a-z0-9_]+)" rel="nofollow ugc noopener">@[A-Za-z0-9_]+</a>')
+
+
+def test_a_mention_after_an_exclamation_mark_stays_text_and_a_mention():
+    html = render_markdown("!@bob")
+    assert html == '<p>!<a href="/u/bob" rel="nofollow ugc noopener">@bob</a></p>\n'
+    assert mentioned_usernames("!@bob") == {"bob"}
+
+
+@given(name=NAMES, before=st.sampled_from(["!", "[", "(", "*", "!!", "! ", "[!", "&amp;", ""]))
+def test_a_mention_after_punctuation_is_a_link_and_never_an_image(name, before):
+    html = render_markdown(f"{before}@{name} ok")
+    assert "<img" not in html
+    assert MENTION_LINK.findall(html) == [name]
+    assert mentioned_usernames(f"{before}@{name} ok") == {name}
+
+
+@given(name=NAMES, code=st.sampled_from(["`{}`", "``a {} b``", "```\n{}\n```", "~~~\n{}\n~~~", "    {}"]))
+def test_a_mention_inside_code_is_neither_linked_nor_notified(name, code):
+    source = "Before\n\n" + code.format(f"@{name}") + "\n"
+    assert "/u/" not in render_markdown(source)
+    assert mentioned_usernames(source) == set()
+
+
+@given(name=NAMES)
+def test_a_mention_inside_a_links_text_is_not_linked_again(name):
+    html = render_markdown(f"[see @{name} here](https://example.com/x)")
+    assert html.count("<a ") == 1
+    assert "/u/" not in html
+    assert mentioned_usernames(f"[see @{name} here](https://example.com/x)") == set()
+
+
+@given(name=NAMES)
+def test_a_mention_in_an_image_description_makes_no_link(name):
+    html = render_markdown(f"![@{name}](https://example.com/a.png)")
+    assert "/u/" not in html
+    assert mentioned_usernames(f"![@{name}](https://example.com/a.png)") == set()
+
+
+@given(st.text(alphabet="ab @!_[]`*~#>\\\n-", max_size=60), st.lists(NAMES, max_size=3))
+def test_the_linked_mentions_are_exactly_the_notified_ones_and_never_nested(noise, names):
+    source = noise + " ".join(f"@{name}" for name in names) + noise
+    html = render_markdown(source)
+    # Without parentheses the author wrote no link nor image: every link is a mention.
+    assert "<img" not in html
+    assert set(re.findall(r'href="/u/([a-z0-9_]+)"', html)) == mentioned_usernames(source)
+    for link in re.findall(r"<a .*?</a>", html, flags=re.S):
+        assert link.count("<a ") == 1
+
+
+def test_an_escaped_at_sign_is_not_a_mention():
+    assert "/u/" not in render_markdown("\\@bob")
+    assert mentioned_usernames("\\@bob") == set()

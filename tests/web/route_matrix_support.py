@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -394,10 +395,14 @@ class Answer:
         url = self.request.url
         path = url.partition("?")[0]
         variants = {url, path, quote(url, safe=""), quote(path, safe=""), html.escape(url), html.escape(path)}
+        # A form sent back with its errors shows what was typed in it: the caller's own input.
+        echoes = {f'value="{html.escape(value)}"' for value in (self.request.form or {}).values() if value}
 
         def blank(text: str) -> str:
             for variant in sorted(variants, key=len, reverse=True):
                 text = text.replace(variant, "{URL}")
+            for echo in sorted(echoes, key=len, reverse=True):
+                text = text.replace(echo, 'value="{SENT}"')
             return text
 
         return self.status, blank(self.location), self.content_type, blank(self.body)
@@ -445,3 +450,243 @@ def send(client: TestClient, caller: Caller, request: Request) -> Answer:
         content_type=response.headers.get("content-type", "").split(";")[0],
         body=response.text,
     )
+
+
+# The access matrix: every role beside the circles --------------------------------------------
+
+
+@dataclass
+class AccessCircle:
+    """One circle of the access world: the route matrix's circle and a few more people in it."""
+
+    base: CircleWorld
+    peer: User  # a plain member: the one hosts and admins act on (remove, award, suspend…)
+    peer_reply: Post  # by the peer: reactions, flags, moderation
+    member_reply: Post  # by the circle's member: editing and deleting one's own post
+    held_post: Post  # a newcomer's first post, held for a host's approval
+    removed: User  # removed by a host: "allow back"
+
+
+@dataclass
+class AccessWorld:
+    world: World
+    ambassador: User  # an ambassador and a member of the three circles
+    suspended: User  # a member of the three circles, then suspended
+    elsewhere_host: User  # hosts `elsewhere` and is in none of the three circles
+    elsewhere: Circle
+    elsewhere_thread: Thread  # a thread of `elsewhere`, to move into the circles
+    circles: dict[str, AccessCircle] = field(default_factory=dict)
+
+
+def build_access_world(db: Session) -> AccessWorld:
+    """`build_world` with its three circles, plus an ambassador, a suspended member, the host of
+    another circle, and in each circle a peer, the member's own reply, a held post and a removed member."""
+    from app.services import ambassadors, flags, moderation
+
+    world = build_world(db)
+    admin, host = world.admin, world.host
+    ambassador = make_user(db, "ambassador_user")
+    suspended = make_user(db, "suspended_user")
+    elsewhere_host = make_user(db, "elsewhere_host")
+    elsewhere = make_circle(db, f"elsewhere-{secrets.token_hex(4)}", visibility="open", by=admin, name="Elsewhere")
+    add_member(db, elsewhere, elsewhere_host, host=True)
+    elsewhere_thread = make_thread(db, elsewhere, elsewhere_host, title="Elsewhere", body="Elsewhere.")
+    circles: dict[str, AccessCircle] = {}
+    for visibility, cw in world.circles.items():
+        circle, thread = cw.circle, cw.thread
+        add_member(db, circle, ambassador)
+        add_member(db, circle, suspended)
+        peer = make_user(db, f"peer_{visibility}")
+        add_member(db, circle, peer)
+        peer_reply = make_reply(db, thread, peer, body=f"Peer {cw.content_marker} zebra.")
+        member_reply = make_reply(db, thread, cw.member, body=f"Mine {cw.content_marker} zebra.")
+        flags.flag_post(db, post=cw.reply, thread=thread, access=_access(db, peer, circle), user=peer, reason="spam")
+        newcomer = make_user(db, f"newcomer_{visibility}")
+        add_member(db, circle, newcomer)
+        circle.hold_first_posts = 1
+        db.add(circle)
+        db.commit()
+        held_post = make_reply(db, thread, newcomer, body=f"Held {cw.content_marker} zebra.")
+        circle.hold_first_posts = 0
+        db.add(circle)
+        db.commit()
+        assert held_post.held, "a newcomer's first post should wait for approval"
+        removed = make_user(db, f"removed_{visibility}")
+        add_member(db, circle, removed)
+        memberships.remove_member(db, circle=circle, user_id=removed.id, by=host)  # type: ignore[arg-type]
+        for item in (peer, peer_reply, member_reply, held_post, removed):
+            db.refresh(item)
+        circles[visibility] = AccessCircle(
+            base=cw, peer=peer, peer_reply=peer_reply, member_reply=member_reply, held_post=held_post, removed=removed
+        )
+    ambassadors.grant(db, member=ambassador, by=admin, reason="Welcomes every newcomer.")
+    moderation.suspend(db, user=suspended, by=admin, days=30, reason="Matrix")
+    for item in (ambassador, suspended, elsewhere_host, elsewhere, elsewhere_thread):
+        db.refresh(item)
+    db.commit()
+    return AccessWorld(
+        world=world,
+        ambassador=ambassador,
+        suspended=suspended,
+        elsewhere_host=elsewhere_host,
+        elsewhere=elsewhere,
+        elsewhere_thread=elsewhere_thread,
+        circles=circles,
+    )
+
+
+class AccessCaller(Caller):
+    """A caller whose session a test restores with the database (no new sign-in after a logout).
+
+    `anon` adds the anonymous seed cookie beside the session cookie: a browser whose session no
+    longer counts (a suspended account) then sends the CSRF token of its anonymous seed, as the
+    pages it is shown give it.
+    """
+
+    anon: str = ""
+
+    @classmethod
+    def signed_in_with_seed(cls, role: str, user: User) -> AccessCaller:
+        caller = cls(role=role, user=user)
+        caller.sign_in()
+        caller.anon = secrets.token_urlsafe(16)
+        return caller
+
+    def keep_signed_in(self) -> None:
+        return None
+
+    def headers(self, method: str) -> dict[str, str]:
+        if not self.anon:
+            return super().headers(method)
+        headers = {"Cookie": f"{self.cookie}; cercle_anon={self.anon}"}
+        if method not in SAFE_METHODS:
+            headers["X-CSRF-Token"] = csrf_token_for("anon:" + self.anon)
+        return headers
+
+
+# Database snapshots: what a request changed, and putting it back ------------------------------
+#
+# Driver-level rows (no type processing: thousands of snapshots must stay cheap), by primary key.
+
+# Bookkeeping that any request may touch: visits, and "last seen" times (touched at most every
+# few minutes, so never inside one run, but they are not what a permission guards).
+SNAPSHOT_SKIPPED_TABLES = frozenset({"visit"})
+SNAPSHOT_SKIPPED_COLUMNS = frozenset({("user_session", "last_seen_at"), ("api_token", "last_used_at")})
+
+
+@dataclass(frozen=True)
+class _TableShape:
+    name: str
+    columns: tuple[str, ...]  # stored columns (computed ones are left out)
+    keys: tuple[int, ...]  # positions of the primary key
+    compared: tuple[int, ...]  # positions that count as a change
+
+
+Snapshot = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> tuple[_TableShape, ...]:
+    from sqlmodel import SQLModel
+
+    shapes = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in SNAPSHOT_SKIPPED_TABLES:
+            continue
+        columns = tuple(c.name for c in table.c if c.computed is None)
+        keys = tuple(columns.index(c.name) for c in table.primary_key.columns)
+        compared = tuple(i for i, name in enumerate(columns) if (table.name, name) not in SNAPSHOT_SKIPPED_COLUMNS)
+        shapes.append(_TableShape(table.name, columns, keys, compared))
+    return tuple(shapes)
+
+
+def take_snapshot() -> Snapshot:
+    """Every row of every table but visits."""
+    from app.db import get_engine
+
+    snapshot: Snapshot = {}
+    with get_engine().connect() as conn:
+        for shape in _shapes():
+            names = ", ".join(f'"{c}"' for c in shape.columns)
+            rows = conn.exec_driver_sql(f'SELECT {names} FROM "{shape.name}"').fetchall()
+            snapshot[shape.name] = {tuple(row[i] for i in shape.keys): tuple(row) for row in rows}
+    return snapshot
+
+
+def fingerprint() -> tuple[Any, ...]:
+    """A cheap summary of `take_snapshot()` (one query): equal fingerprints, no change that counts."""
+    from app.db import get_engine
+
+    with get_engine().connect() as conn:
+        return tuple(conn.exec_driver_sql(_fingerprint_sql(conn.dialect.name)).fetchall())
+
+
+@lru_cache(maxsize=2)
+def _fingerprint_sql(dialect: str) -> str:
+    parts = []
+    for shape in _shapes():
+        compared = [shape.columns[i] for i in shape.compared]
+        order = ", ".join(f'"{shape.columns[i]}"' for i in shape.keys)
+        if dialect == "postgresql":
+            row = "concat_ws('|', " + ", ".join(f'quote_nullable("{c}")' for c in compared) + ")"
+            parts.append(
+                f"SELECT '{shape.name}', md5(coalesce(string_agg({row}, ',' ORDER BY {order}), '')) FROM \"{shape.name}\""
+            )
+        else:
+            row = " || '|' || ".join(f'quote("{c}")' for c in compared)
+            parts.append(
+                f"SELECT '{shape.name}', (SELECT group_concat(r, ',') FROM "
+                f'(SELECT {row} AS r FROM "{shape.name}" ORDER BY {order}))'
+            )
+    return " UNION ALL ".join(parts)
+
+
+def snapshot_diff(before: Snapshot, after: Snapshot) -> list[str]:
+    """What changed, one line per row: `+ table id`, `- table id`, `~ table id: columns`."""
+    lines: list[str] = []
+    for shape in _shapes():
+        old, new = before[shape.name], after[shape.name]
+        if old == new:
+            continue
+        lines += [f"+ {shape.name} {key}" for key in new.keys() - old.keys()]
+        lines += [f"- {shape.name} {key}" for key in old.keys() - new.keys()]
+        for key in new.keys() & old.keys():
+            a, b = old[key], new[key]
+            if a != b:
+                changed = [shape.columns[i] for i in shape.compared if a[i] != b[i]]
+                if changed:
+                    lines.append(f"~ {shape.name} {key}: {changed}")
+    return sorted(lines)
+
+
+def restore_snapshot(baseline: Snapshot, current: Snapshot) -> None:
+    """Puts the rows back as they were in `baseline`, in any order: SQLite checks foreign keys at
+    commit; PostgreSQL skips their triggers (`session_replication_role`, which the test server's
+    superuser may set)."""
+    from app.db import get_engine
+
+    with get_engine().begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        mark = "%s" if postgres else "?"
+        if postgres:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for shape in _shapes():
+            old, new = baseline[shape.name], current[shape.name]
+            if old == new:
+                continue
+            key_names = [shape.columns[i] for i in shape.keys]
+            where = " AND ".join(f'"{name}" = {mark}' for name in key_names)
+            gone = [key for key in new.keys() - old.keys()]
+            if gone:
+                conn.exec_driver_sql(f'DELETE FROM "{shape.name}" WHERE {where}', gone)
+            changed = [old[key] + key for key in old.keys() & new.keys() if old[key] != new[key]]
+            if changed:
+                assignments = ", ".join(f'"{c}" = {mark}' for c in shape.columns)
+                conn.exec_driver_sql(f'UPDATE "{shape.name}" SET {assignments} WHERE {where}', changed)
+            missing = [old[key] for key in old.keys() - new.keys()]
+            if missing:
+                names = ", ".join(f'"{c}"' for c in shape.columns)
+                marks = ", ".join(mark for _c in shape.columns)
+                conn.exec_driver_sql(f'INSERT INTO "{shape.name}" ({names}) VALUES ({marks})', missing)

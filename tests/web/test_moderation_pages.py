@@ -23,6 +23,7 @@ from app.services.accounts import REGISTRATION_LIMIT
 from tests.factories import add_member, csrf_from, login, make_circle, make_reply, make_thread, make_user
 
 OK = 303  # every moderator's form answers with a redirect (and a flash message)
+REFUSED = 422  # ... or, on bad input, with its page again: the message and what was typed
 ROLES = ("admin", "host", "other_host", "ambassador", "member")
 
 
@@ -211,13 +212,86 @@ def test_the_moderators_tools_are_on_the_thread_page_for_hosts_only(db: Session,
         assert tool not in member_page
 
 
-def test_a_hide_without_a_reason_comes_back_with_the_message(db: Session, make_client: Any) -> None:
+def _opened_form(page: str, post: Post) -> str:
+    """The moderator's hide/delete/warn form of `post` on a page, which must be open."""
+    match = re.search(rf'<details class="inline-details" open><summary>[^<]*</summary>\s*'
+                      rf'<form method="post" action="/mod/posts/{post.id}/hide".*?</form>', page, flags=re.S)
+    assert match, "the form comes back open"
+    return match.group(0)
+
+
+def test_a_hide_without_a_reason_comes_back_on_the_thread_with_the_message(db: Session, make_client: Any) -> None:
     s = _scene(db)
     browser = _browser(make_client, db, s.host)
-    response = _post(browser, f"/mod/posts/{s.reply.id}/hide", {"reason": "  ", "next": f"/t/{s.thread.id}"})
-    assert (response.status_code, response.headers["location"]) == (303, f"/t/{s.thread.id}")
-    assert "Give a reason: the member will see it." in browser.get(response.headers["location"]).text
+    response = _post(browser, f"/mod/posts/{s.reply.id}/hide", {"reason": "  ", "next": f"/t/{s.thread.id}?page=1"})
+    assert response.status_code == REFUSED
+    assert "<h1>Grinders" in response.text
+    assert "Give a reason: the member will see it." in _opened_form(response.text, s.reply)
     assert not _fresh(db, Post, s.reply.id).hidden
+
+
+@pytest.mark.parametrize("action", ["hide", "delete", "warn"])
+def test_a_too_long_reason_comes_back_in_the_queue_with_what_was_typed(db: Session, make_client: Any,
+                                                                      action: str) -> None:
+    s = _scene(db)
+    _flag(db, s.member, s.reply)
+    before = _audit_count(db)
+    reason = "Advertising & more " + "x" * 1000
+    response = _post(_browser(make_client, db, s.host), f"/mod/posts/{s.reply.id}/{action}",
+                     {"reason": reason, "next": "/mod"})
+    assert response.status_code == REFUSED
+    assert "Review queue" in response.text
+    form = _opened_form(response.text, s.reply)
+    assert "The reason is limited to 1,000 characters." in form
+    assert f'value="{reason.replace("&", "&amp;")}"' in form
+    assert _audit_count(db) == before
+    post = _fresh(db, Post, s.reply.id)
+    assert (post.hidden, post.deleted_at) == (False, None)
+
+
+def test_an_unknown_action_on_a_post_comes_back_with_a_message(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.host), f"/mod/posts/{s.reply.id}/frobnicate",
+                     {"reason": "Why not", "next": "/mod"})
+    assert response.status_code == REFUSED
+    assert "Unknown action." in response.text
+    assert "Review queue" in response.text
+
+
+def test_restoring_a_deleted_post_answers_not_found(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    moderation.delete_post(db, post=s.reply, thread=s.thread, access=_access(db, s.admin, s.circle), by=s.admin,
+                           reason="Spam")
+    assert _post(_browser(make_client, db, s.host), f"/mod/posts/{s.reply.id}/restore").status_code == 404
+
+
+def test_an_unknown_thread_action_is_refused_with_a_message_for_hosts_only(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.host), f"/t/{s.thread.id}/frobnicate")
+    assert response.status_code == REFUSED
+    assert "Unknown action." in response.text
+    assert _post(_browser(make_client, db, s.member), f"/t/{s.thread.id}/frobnicate").status_code == 403
+
+
+@pytest.mark.parametrize("slug", ["nowhere", "tea"])
+def test_moving_a_thread_to_a_circle_one_does_not_host_comes_back_with_what_was_typed(db: Session, make_client: Any,
+                                                                                       slug: str) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.host), f"/t/{s.thread.id}/move", {"circle": slug})
+    assert response.status_code == REFUSED
+    # A missing circle and a closed one the host is not in answer alike (no existence leak).
+    assert "No circle you host has this address." in response.text
+    assert f'value="{slug}"' in response.text
+    assert "Tea House" not in response.text
+    assert _fresh(db, Thread, s.thread.id).circle_id == s.circle.id
+
+
+def test_moving_a_thread_to_its_own_circle_comes_back_with_the_message(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.host), f"/t/{s.thread.id}/move", {"circle": "espresso"})
+    assert response.status_code == REFUSED
+    assert "The thread is already in this circle." in response.text
+    assert 'value="espresso"' in response.text
 
 
 def test_an_offsite_next_address_is_ignored_after_an_action(db: Session, make_client: Any) -> None:
@@ -227,13 +301,34 @@ def test_an_offsite_next_address_is_ignored_after_an_action(db: Session, make_cl
     assert response.headers["location"] == "/mod"
 
 
+def _rules_form(page: str) -> str:
+    return page.split('id="rules"')[1].split("</section>")[0]
+
+
 def test_non_numeric_circle_rules_are_refused_with_a_message(db: Session, make_client: Any) -> None:
     s = _scene(db)
     browser = _browser(make_client, db, s.host)
-    response = _post(browser, "/c/espresso/rules", {"slow_mode_seconds": "soon"})
-    assert (response.status_code, response.headers["location"]) == (303, "/c/espresso/settings#rules")
-    assert "Enter a whole number." in browser.get(response.headers["location"]).text
+    response = _post(browser, "/c/espresso/rules", {"slow_mode_seconds": "soon", "hold_first_posts": "3",
+                                                    "read_only": "1"})
+    assert response.status_code == REFUSED
+    form = _rules_form(response.text)
+    assert "Enter a whole number." in form
+    assert 'value="soon"' in form and 'value="3"' in form
+    assert 'name="read_only" value="1" checked' in form
     assert _fresh(db, Circle, s.circle.id).slow_mode_seconds == 0
+
+
+def test_out_of_range_circle_rules_come_back_with_each_fields_message(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.host), "/c/espresso/rules",
+                     {"slow_mode_seconds": "86401", "hold_first_posts": "-1"})
+    assert response.status_code == REFUSED
+    form = _rules_form(response.text)
+    for expected in ("Please correct the highlighted fields.", "Between 0 and 86,400 seconds.",
+                     "Between 0 and 50 posts.", 'value="86401"', 'value="-1"'):
+        assert expected in form
+    fresh = _fresh(db, Circle, s.circle.id)
+    assert (fresh.slow_mode_seconds, fresh.hold_first_posts) == (0, 0)
 
 
 def test_a_non_member_with_a_bad_rules_form_gets_the_missing_circle_answer(db: Session, make_client: Any) -> None:
@@ -338,6 +433,29 @@ def test_flagging_with_htmx_answers_with_the_small_fragment(db: Session, make_cl
     assert response.status_code == 200
     assert "Flagged — thank you." in response.text
     assert "<html" not in response.text
+
+
+def test_a_flag_refused_without_javascript_comes_back_open_on_the_thread_page(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.member), f"/p/{s.reply.id}/flag", {"reason": "other", "text": " "})
+    assert response.status_code == REFUSED
+    assert "<h1>Grinders" in response.text
+    box = response.text.split(f'id="flag-{s.reply.id}"')[1].split("</details>")[0]
+    assert box.startswith(" open>")
+    assert "Tell the hosts what is wrong." in box
+    assert '<option value="other" selected>' in box
+    assert _all(db, select(Flag)) == []
+
+
+def test_a_flag_refused_with_htmx_gives_back_the_open_form_with_what_was_typed(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    response = _post(_browser(make_client, db, s.member), f"/p/{s.reply.id}/flag",
+                     {"reason": "other", "text": "x" * 1001}, headers={"HX-Request": "true"})
+    assert response.status_code == REFUSED
+    assert "<html" not in response.text
+    assert response.text.startswith(f'<details class="inline-details flag-box" id="flag-{s.reply.id}" open>')
+    assert "At most 1,000 characters." in response.text
+    assert f'value="{"x" * 1001}"' in response.text
 
 
 def test_a_second_flag_with_htmx_is_refused_in_the_fragment(db: Session, make_client: Any) -> None:
@@ -510,10 +628,14 @@ def test_the_suspension_form_needs_a_reason_and_a_whole_number_of_days(db: Sessi
     admin = _browser(make_client, db, s.admin)
     for form, message in (({"days": "7", "reason": ""}, "Give a reason: the member will see it."),
                           ({"days": "a week", "reason": "Spam"}, "Enter a whole number."),
-                          ({"days": "0", "reason": "Spam"}, "Between 1 and")):
+                          ({"days": "0", "reason": "Spam"}, "Between 1 and"),
+                          ({"days": "7", "reason": "S" * 1001}, "The reason is limited to 1,000 characters.")):
         response = _post(admin, "/u/bob/suspend", form)
-        assert (response.status_code, response.headers["location"]) == (303, "/u/bob")
-        assert message in admin.get("/u/bob").text
+        assert response.status_code == REFUSED
+        suspension = response.text.split('action="/u/bob/suspend"')[1].split("</form>")[0]
+        assert message in suspension
+        assert f'name="days" type="number" min="1" max="3650" value="{form["days"]}"' in suspension
+        assert f'value="{form["reason"]}"' in suspension
     assert _fresh(db, User, s.bob.id).suspended_until is None
 
 
@@ -593,8 +715,38 @@ def test_the_flag_limit_is_told_on_the_page(db: Session, limits: Any, make_clien
     browser = _browser(make_client, db, s.member)
     _post(browser, f"/p/{s.reply.id}/flag", {"reason": "spam"})
     response = _post(browser, f"/p/{other.id}/flag", {"reason": "spam"}, headers={"HX-Request": "true"})
+    assert response.status_code == 429
     assert "You have flagged many posts today." in response.text
+    assert f'id="flag-{other.id}" open>' in response.text
+    assert response.headers["retry-after"] == "86400"
     assert len(_all(db, select(Flag))) == 1
+
+
+def test_the_flag_limit_answers_429_without_javascript_too(db: Session, limits: Any, make_client: Any) -> None:
+    limits(flags_per_day=1)
+    s = _scene(db)
+    other = make_reply(db, s.thread, s.author, "More watches")
+    browser = _browser(make_client, db, s.member)
+    assert _post(browser, f"/p/{s.reply.id}/flag", {"reason": "spam"}).status_code == 303
+    response = _post(browser, f"/p/{other.id}/flag", {"reason": "other", "text": "Watches again"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "86400"
+    assert "You have flagged many posts today." in response.text
+    box = response.text.split(f'id="flag-{other.id}"')[1].split("</details>")[0]
+    assert 'value="Watches again"' in box
+    assert len(_all(db, select(Flag))) == 1
+
+
+def test_htmx_swaps_forms_refused_with_422_or_429(db: Session, make_client: Any) -> None:
+    import html
+    import json
+
+    page = _browser(make_client, db, s_member := _scene(db).member).get("/").text
+    assert s_member
+    content = re.search(r'<meta name="htmx-config" content="([^"]+)"', page)
+    assert content
+    rules = {rule["code"]: rule["swap"] for rule in json.loads(html.unescape(content.group(1)))["responseHandling"]}
+    assert rules["422"] is True and rules["429"] is True
 
 
 def test_write_limits_age_out(db: Session, limits: Any, make_client: Any) -> None:
@@ -636,6 +788,49 @@ def test_hosts_are_exempt_from_slow_mode(db: Session, make_client: Any) -> None:
     browser = _browser(make_client, db, s.host)
     for body in ("First", "Second", "Third"):
         assert _post(browser, f"/t/{s.thread.id}/reply", {"body": body}).status_code == 303
+
+
+def test_a_reply_refused_by_slow_mode_comes_back_with_its_text(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, slow=60)
+    browser = _browser(make_client, db, s.member)
+    assert _post(browser, f"/t/{s.thread.id}/reply", {"body": "First"}).status_code == 303
+    for headers in ({}, {"HX-Request": "true"}):
+        refused = _post(browser, f"/t/{s.thread.id}/reply", {"body": "My careful second answer"}, headers=headers)
+        assert refused.status_code == 429
+        assert "Slow mode is on in this circle" in refused.text
+        assert ">My careful second answer</textarea>" in refused.text
+        assert ("<html" in refused.text) is not bool(headers)
+
+
+def test_slow_mode_refuses_a_new_thread_too_and_gives_back_what_was_typed(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, slow=60)
+    browser = _browser(make_client, db, s.member)
+    assert _post(browser, f"/t/{s.thread.id}/reply", {"body": "First"}).status_code == 303
+    refused = _post(browser, "/c/espresso/new", {"title": "My new topic", "body": "All about tampers"})
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    assert "Slow mode is on in this circle: you can post again in" in refused.text
+    assert 'value="My new topic"' in refused.text
+    assert ">All about tampers</textarea>" in refused.text
+    assert _all(db, select(Thread).where(Thread.title == "My new topic")) == []
+
+
+def test_hosts_are_exempt_from_slow_mode_for_new_threads(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, slow=60)
+    browser = _browser(make_client, db, s.host)
+    for title in ("News", "More news"):
+        assert _post(browser, "/c/espresso/new", {"title": title, "body": "Hi"}).status_code == 303
+
+
+def test_a_new_thread_in_a_read_only_circle_comes_back_with_what_was_typed(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    _rules(db, s.circle, read_only=True)
+    response = _post(_browser(make_client, db, s.member), "/c/espresso/new", {"title": "Mine", "body": "Long text"})
+    assert response.status_code == 403
+    assert ">Long text</textarea>" in response.text
 
 
 def test_slow_mode_lets_the_member_reply_once_the_delay_has_passed(db: Session, make_client: Any) -> None:
@@ -713,6 +908,20 @@ def test_a_host_approves_a_held_reply_from_the_queue_and_it_appears_and_counts(d
     assert "mysterious" in bob.get("/search?q=portafilter").text
 
 
+def test_an_approved_reply_tells_the_thread_author_and_comes_up_unread(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    bob = _browser(make_client, db, s.bob)
+    _held_reply(db, make_client, s, "Thanks @bob, a mysterious portafilter")
+    assert "mysterious" not in _browser(make_client, db, s.author).get("/notifications").text
+    host = _browser(make_client, db, s.host)
+    (held_id,) = re.findall(r'action="/mod/posts/(\d+)/approve"', host.get("/mod").text)
+    assert _post(host, f"/mod/posts/{held_id}/approve").status_code == 303
+    assert f"/p/{held_id}" in _browser(make_client, db, s.author).get("/notifications").text
+    assert f"/p/{held_id}" in bob.get("/notifications").text
+    rows = _all(db, select(Thread).where(Thread.id == s.thread.id))
+    assert rows[0].last_number == _fresh(db, Post, int(held_id)).number
+
+
 def test_after_two_approved_posts_the_third_is_published_at_once(db: Session, make_client: Any) -> None:
     s = _scene(db)
     host = _browser(make_client, db, s.host)
@@ -745,6 +954,23 @@ def test_a_held_opening_post_keeps_its_thread_out_of_the_circle_list_until_appro
     (held_id,) = re.findall(r'action="/mod/posts/(\d+)/approve"', host.get("/mod").text)
     _post(host, f"/mod/posts/{held_id}/approve")
     assert "My very first thread" in bob.get("/c/espresso").text
+
+
+def test_an_opening_post_hidden_by_flags_takes_its_thread_off_the_pages_lists(db: Session, make_client: Any) -> None:
+    s = _scene(db)
+    opening = _all(db, select(Post).where(Post.thread_id == s.thread.id, col(Post.opening).is_(True)))[0]
+    for user in (s.member, s.bob, s.ambassador):
+        _flag(db, user, opening)
+    bob, host = _browser(make_client, db, s.bob), _browser(make_client, db, s.host)
+    assert "Grinders" not in bob.get("/c/espresso").text
+    assert "Grinders" not in bob.get("/").text
+    assert "Grinders" not in bob.get("/search?q=grinder").text
+    assert bob.get(f"/t/{s.thread.id}").status_code == 404
+    assert "Grinders" in host.get("/c/espresso").text
+    assert _post(host, f"/mod/posts/{opening.id}/keep").status_code == 303
+    assert "Grinders" in bob.get("/c/espresso").text
+    assert "Grinders" in bob.get("/").text
+    assert "Grinders" in bob.get("/search?q=grinder").text
 
 
 # Read-only circles ------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ class AwardOut(BaseModel):
     badge: str
     username: str
     reason: str
-    awarded_by: str | None
+    awarded_by: str | None = Field(
+        description="Username of the person who awarded the badge; null when it was earned automatically.")
     created_at: datetime
     revoked: bool
 
@@ -116,8 +117,9 @@ def revoke_award(session: SessionDep, user: CurrentUser, award_id: int, body: Re
 @router.get("/users/{username}/badges", response_model=list[AwardOut])
 def user_badges(session: SessionDep, user: CurrentUser, username: str) -> list[AwardOut]:
     member = profiles.get_user(session, username)
-    return [AwardOut(id=a.id, badge=b.slug, username=member.username, reason=a.reason, awarded_by=None,  # type: ignore[arg-type]
-                     created_at=a.created_at, revoked=False) for a, b in badges.badges_of(session, user=member)]
+    return [AwardOut(id=a.id, badge=b.slug, username=member.username, reason=a.reason,  # type: ignore[arg-type]
+                     awarded_by=g.username if g else None, created_at=a.created_at, revoked=False)
+            for a, b, g in badges.badges_with_givers(session, user=member)]
 
 
 @router.post("/users/{username}/ambassador", response_model=GrantOut, status_code=201)

@@ -1,6 +1,7 @@
 """JSON shapes of the API. Only what a member may see goes out."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -230,3 +231,35 @@ class ApiTokenOut(BaseModel):
 
 class NewApiTokenOut(BaseModel):
     token: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a message, and per-field messages when a form field is at fault."""
+
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+class FieldErrorOut(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """A request the API could not read (a missing field, a wrong type)."""
+
+    detail: list[FieldErrorOut]
+
+
+# The answers any API operation may give besides its own: documented in the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Refused"},
+    401: {"model": ErrorOut, "description": "Not signed in, or the token is not valid"},
+    403: {"model": ErrorOut, "description": "Not allowed"},
+    404: {"model": ErrorOut, "description": "Nothing here, or not visible to the caller"},
+    409: {"model": ErrorOut, "description": "Conflict"},
+    422: {"model": ErrorOut | ValidationErrorOut, "description": "Invalid input"},
+    429: {"model": ErrorOut, "description": "Too many requests; see Retry-After"},
+    503: {"model": ErrorOut, "description": "Briefly unavailable; see Retry-After"},
+}
