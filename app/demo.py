@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from app import permissions
+from app.analytics import rollup
 from app.models import Circle, Membership, Post, Pulse, Reaction, Thread, User, Visit, utcnow
 from app.services import accounts, ambassadors, badges, circles, invites, memberships, posts, site, threads
 
@@ -209,6 +210,9 @@ def seed_demo(session: Session, *, members: int = 40, console: Console | None = 
                 progress.advance(task)
         invites.create_invite(session, by=admin, circle=None, max_uses=50, note="Newsletter readers")
         _seed_recognition(session, admin=admin, people=people, host_of=host_of, made=made, progress=progress)
+    # The back-dating above rewrites timestamps in bulk, past the ORM hooks: rebuild the rollup.
+    rollup.rebuild(session.connection())
+    session.commit()
     if console:
         console.print(f"[green]Demo community ready:[/green] admin / {password}, and {members} members "
                       f"(e.g. {people[4].username} / {password}).")
