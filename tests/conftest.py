@@ -108,9 +108,8 @@ def _truncate(session: Session) -> None:
     session.commit()
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Session]:
-    """An empty database (SQLite or PostgreSQL) and a session on it."""
+def empty_database(database_url: str) -> None:
+    """Points the app at the database, emptied, with the process caches that remember it forgotten."""
     use_database(database_url)
     from app import web
     from app.services import visits
@@ -119,6 +118,13 @@ def db(database_url: str) -> Iterator[Session]:
     web.forget_site_config()
     with app_db.open_session() as session:
         _truncate(session)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Session]:
+    """An empty database (SQLite or PostgreSQL) and a session on it."""
+    empty_database(database_url)
+    with app_db.open_session() as session:
         yield session
 
 

@@ -34,7 +34,7 @@ from app.db import open_session
 from app.models import User
 from app.security import csrf_token_for
 from app.services import accounts
-from tests.conftest import _truncate, use_database
+from tests.conftest import _truncate, empty_database
 from tests.web.route_matrix_support import Endpoint, World, build_url, build_world, enumerate_endpoints, sample_json
 
 REFUSAL = "This form has expired or came from another site."
@@ -208,15 +208,10 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(database_url: str) -> Iterator[Matrix]:
-    from app import web
     from app.main import create_app
-    from app.services import visits
 
-    use_database(database_url)
-    visits._recorded.clear()
-    web.forget_site_config()
+    empty_database(database_url)
     with app_db.open_session() as session:
-        _truncate(session)
         world = build_world(session, ("open",))
         admin = world.admin
     app = create_app()
