@@ -11,6 +11,7 @@ from app.analytics.dialect import days, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
     INVITE,
+    USER_INDEX,
     Scope,
     active,
     activity_days,
@@ -18,6 +19,7 @@ from app.analytics.scope import (
     is_member,
     is_staff,
     members_at,
+    non_member_ids,
 )
 
 
@@ -86,10 +88,12 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
 
     def compute() -> dict[str, tuple[int, ...]]:
         a = ACTIVITY_DAY
-        member = is_member(scope, a.c.user_id)
-        statement = (
-            activity_days(scope, scope.start, scope.end_day, only_active=False)
-            .add_columns(
+        rows = activity_days(scope, scope.start, scope.end_day, only_active=False).group_by(a.c.day)
+        active_, engaged_ = sa.func.count(sa.case((active(), 1))), sa.func.count(sa.case((engaged(), 1)))
+        outside = non_member_ids(scope) if scope.circle_id is None else None
+        if outside is None:
+            member = is_member(scope, a.c.user_id)
+            statement = rows.add_columns(
                 a.c.day,
                 sa.func.count(sa.case((sa.and_(member, active()), 1))),
                 sa.func.count(sa.case((sa.and_(member, engaged()), 1))),
@@ -98,12 +102,41 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
                 sa.func.sum(a.c.reactions),
                 sa.func.sum(sa.case((member, a.c.posts), else_=0)),
             )
-            .group_by(a.c.day)
+            return {str(day): _ints(values) for day, *values in scope.all(statement)}
+        # Site-wide, M is every account but a short list: everyone's figures, minus that list's
+        # (read through the user index), costs far less than testing each row against the list.
+        everyone = rows.add_columns(
+            a.c.day, active_, engaged_, sa.func.sum(a.c.posts), sa.func.sum(a.c.replies), sa.func.sum(a.c.reactions)
         )
-        # PostgreSQL sums integers as bigint or numeric: back to int.
-        return {str(day): tuple(int(value or 0) for value in values) for day, *values in scope.all(statement)}
+        others: dict[str, tuple[int, ...]] = {}
+        for chunk in _chunks(outside):
+            listed = (
+                rows.add_columns(a.c.day, active_, engaged_, sa.func.sum(a.c.posts))
+                .where(a.c.user_id.in_(chunk))
+                # SQLite would rather scan the period's range (the primary key) than the listed users' rows.
+                .with_hint(a, f"INDEXED BY {USER_INDEX}", "sqlite")
+            )
+            for day, *values in scope.all(listed):
+                previous = others.get(str(day), (0, 0, 0))
+                others[str(day)] = tuple(p + v for p, v in zip(previous, _ints(values), strict=True))
+        figures: dict[str, tuple[int, ...]] = {}
+        for day, *values in scope.all(everyone):
+            act, eng, posts, replies, reactions = _ints(values)
+            out_active, out_engaged, out_posts = others.get(str(day), (0, 0, 0))
+            figures[str(day)] = (act - out_active, eng - out_engaged, posts, replies, reactions, posts - out_posts)
+        return figures
 
     return dict(scope.cached("days_of_period", compute))
+
+
+def _ints(values: Any) -> tuple[int, ...]:
+    """PostgreSQL sums integers as bigint or numeric, and no rows give NULL: plain ints."""
+    return tuple(int(value or 0) for value in values)
+
+
+def _chunks(ids: list[int], size: int = 500) -> Any:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def member_figures(scope: Scope) -> dict[str, int]:
@@ -116,7 +149,7 @@ def member_figures(scope: Scope) -> dict[str, int]:
     def compute() -> dict[str, int]:
         a = ACTIVITY_DAY
         in_p = a.c.day >= scope.start
-        per_member = (
+        per_user = (
             activity_days(scope, scope.previous_start, scope.end_day)
             .add_columns(
                 a.c.user_id,
@@ -125,10 +158,11 @@ def member_figures(scope: Scope) -> dict[str, int]:
                 sa.func.max(sa.case((in_p, 0), else_=1)).label("in_previous"),
                 sa.func.sum(sa.case((in_p, a.c.posts), else_=0)).label("posts"),
             )
-            .where(is_member(scope, a.c.user_id))
             .group_by(a.c.user_id)
-            .subquery("per_member")
+            .subquery("per_user")
         )
+        # Who is a member is asked once per user, not once per row.
+        per_member = sa.select(per_user).where(is_member(scope, per_user.c.user_id)).subquery("per_member")
         order = (per_member.c.posts.desc(), per_member.c.user_id)
         wrote = per_member.c.posts > 0
         ranked = sa.select(

@@ -7,7 +7,15 @@ import sqlalchemy as sa
 
 from app.analytics.activity import ratio
 from app.analytics.dialect import add_months, month_of_date, month_of_timestamp
-from app.analytics.scope import ACTIVITY_DAY, ACTIVITY_MONTH, Scope, activity_days, members_at, midnight
+from app.analytics.scope import (
+    ACTIVITY_DAY,
+    ACTIVITY_MONTH,
+    USER_INDEX,
+    Scope,
+    activity_days,
+    members_at,
+    midnight,
+)
 
 MONTHS = 12
 
@@ -31,13 +39,8 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
         .subquery("cohort")
     )
     sizes: dict[str, int] = dict(scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month)))
-    months_active = _months_active(scope, add_months(months[0], 1))
-    pairs = (
-        sa.select(cohort.c.month, months_active.c.month, sa.func.count())
-        .select_from(cohort.join(months_active, months_active.c.user_id == cohort.c.user_id))
-        .where(months_active.c.month > cohort.c.month)
-        .group_by(cohort.c.month, months_active.c.month)
-    )
+    returns = _returns(scope, cohort, add_months(months[0], 1)).subquery("returns")
+    pairs = sa.select(returns.c.joined, returns.c.active, sa.func.count()).group_by(returns.c.joined, returns.c.active)
     returned: dict[tuple[str, str], int] = {(joined, active): count for joined, active, count in scope.all(pairs)}
     rows: list[dict[str, Any]] = []
     for index, month in enumerate(months):
@@ -54,20 +57,43 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
     return rows
 
 
-def _months_active(scope: Scope, first: date) -> Any:
-    """Distinct (user_id, month 'YYYY-MM') of activity in scope from `first` to end_ts.
+def _returns(scope: Scope, cohort: Any, first: date) -> Any:
+    """(joined, active): one row per cohort member and later month 'YYYY-MM' they were active in,
+    from `first` to end_ts.
 
     Whole months come from `activity_month`; the month of `end` from the day rows up to end_ts,
-    since activity after end_ts never counts.
+    since activity after end_ts never counts. Both are looked up from the cohort's members
+    (primary key and user index), not scanned.
     """
     m, a = ACTIVITY_MONTH, ACTIVITY_DAY
+    scope_key = scope.circle_id or 0
     last_month = scope.end.replace(day=1)
-    whole = sa.select(m.c.user_id, month_of_date(m.c.month, scope.dialect).label("month")).where(
-        m.c.scope == (scope.circle_id or 0), m.c.month >= first, m.c.month < last_month
+    whole_month = month_of_date(m.c.month, scope.dialect)
+    whole = (
+        sa.select(cohort.c.month.label("joined"), whole_month.label("active"))
+        .select_from(
+            cohort.join(
+                m,
+                sa.and_(
+                    m.c.user_id == cohort.c.user_id,
+                    m.c.scope == scope_key,
+                    m.c.month >= first,
+                    m.c.month < last_month,
+                ),
+            )
+        )
+        .where(whole_month > cohort.c.month)
     )
-    current = (
+    this_month = last_month.strftime("%Y-%m")
+    active_this_month = (
         activity_days(scope, max(first, last_month), scope.end_day)
-        .add_columns(a.c.user_id, month_of_date(a.c.day, scope.dialect))
-        .distinct()
+        .add_columns(a.c.user_id)
+        .where(a.c.user_id == cohort.c.user_id)
+        # SQLite would rather scan the month's range (the primary key) once per member.
+        .with_hint(a, f"INDEXED BY {USER_INDEX}", "sqlite")
+        .exists()
     )
-    return sa.union_all(whole, current).subquery("months_active")
+    current = sa.select(cohort.c.month, sa.literal(this_month, sa.String)).where(
+        cohort.c.month < this_month, active_this_month
+    )
+    return sa.union_all(whole, current)

@@ -1,5 +1,6 @@
 """Depth of conversation: volumes of P, then how the threads opened in P were answered."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,8 +11,8 @@ from app.analytics.scope import (
     THREAD,
     Scope,
     in_circle,
-    is_staff,
     post_shown,
+    staff_ids,
 )
 
 
@@ -42,75 +43,84 @@ def threads_of_period(scope: Scope) -> Any:
     )
 
 
-def _posts_of(scope: Scope, threads: Any) -> tuple[Any, Any, Any]:
-    """The visible posts made before end_ts in `threads` (visible threads): table, join, condition."""
-    post = POST.alias("p")
-    joined = post.join(threads, threads.c.id == post.c.thread_id)
-    return post, joined, sa.and_(post_shown(post), post.c.created_at < scope.end_ts)
-
-
 def depth(scope: Scope) -> dict[str, Any]:
-    """reply_rate, median_first_reply_hours, peer_reply_share, avg replies and participants."""
+    """reply_rate, median_first_reply_hours, peer_reply_share, avg replies and participants.
+
+    One pass over the visible posts (made before end_ts) of the threads opened in P, grouped by
+    thread, read in index order: replies, distinct authors, whether the opener wrote, when the
+    thread was opened and when it was first answered by someone else.
+    """
     threads = threads_of_period(scope)
-    thread_count = scope.scalar(sa.select(sa.func.count()).select_from(threads))
-    post, joined, visible = _posts_of(scope, threads)
-
-    # One pass: the (thread, author) pairs of the visible posts, with their replies.
-    pairs = (
+    post = POST.alias("p")
+    answer = sa.and_(post.c.opening.is_(False), post.c.author_id != threads.c.author_id)
+    per_thread = (
         sa.select(
+            threads.c.id.label("thread_id"),
+            threads.c.author_id.label("opener_id"),
+            sa.func.coalesce(
+                sa.func.min(sa.case((post.c.opening.is_(True), post.c.created_at))), threads.c.created_at
+            ).label("opened_at"),
+            sa.func.min(sa.case((answer, post.c.created_at))).label("first_at"),
             sa.func.count(sa.case((post.c.opening.is_(False), 1))).label("replies"),
-            sa.func.max(sa.case((post.c.author_id == threads.c.author_id, 1), else_=0)).label("opener"),
+            # Distinct authors, the opening author always among them (counted once).
+            (
+                sa.func.count(sa.distinct(post.c.author_id))
+                + 1
+                - sa.func.max(sa.case((post.c.author_id == threads.c.author_id, 1), else_=0))
+            ).label("participants"),
         )
-        .select_from(joined)
-        .where(visible)
-        .group_by(post.c.thread_id, post.c.author_id)
-        .subquery("pairs")
-    )
-    pair_count, replies, openers = scope.one(
-        sa.select(sa.func.count(), sa.func.sum(pairs.c.replies), sa.func.sum(pairs.c.opener))
-    )
-    reply_count = int(replies or 0)
-    # Distinct authors per thread, the opening author always among them (counted once).
-    participant_pairs = pair_count + thread_count - int(openers or 0)
-
-    answers = (
-        sa.select(
-            post.c.thread_id,
-            post.c.author_id,
-            post.c.created_at,
-            sa.func.row_number()
-            .over(partition_by=post.c.thread_id, order_by=(post.c.created_at, post.c.id))
-            .label("rn"),
+        .select_from(
+            threads.outerjoin(
+                post,
+                sa.and_(post.c.thread_id == threads.c.id, post_shown(post), post.c.created_at < scope.end_ts),
+            )
         )
-        .select_from(joined)
-        .where(visible, post.c.opening.is_(False), post.c.author_id != threads.c.author_id)
-        .subquery("answers")
+        .group_by(threads.c.id, threads.c.author_id, threads.c.created_at)
+        .subquery("per_thread")
     )
-    opening = POST.alias("opening")
-    opened_at = (
-        sa.select(sa.func.min(opening.c.created_at))
-        .where(opening.c.thread_id == threads.c.id, opening.c.opening.is_(True))
+    t = per_thread.c
+    # The first answer's author (the earliest post at first_at, by id), for the staff test.
+    first = POST.alias("first")
+    first_author = (
+        sa.select(first.c.author_id)
+        .where(
+            first.c.thread_id == t.thread_id,
+            first.c.created_at == t.first_at,
+            first.c.opening.is_(False),
+            first.c.author_id != t.opener_id,
+            post_shown(first),
+        )
+        .order_by(first.c.id)
+        .limit(1)
         .scalar_subquery()
     )
-    # Only the first replies of the threads of P are fetched, to take their median.
-    first_replies = scope.all(
-        sa.select(
-            sa.func.coalesce(opened_at, threads.c.created_at),
-            answers.c.created_at,
-            sa.case((is_staff(answers.c.author_id), 1), else_=0),
-        )
-        .select_from(threads.join(answers, answers.c.thread_id == threads.c.id))
-        .where(answers.c.rn == 1)
-    )
-    hours = sorted((first - opened).total_seconds() / 3600 for opened, first, _staff in first_replies)
+    answered_by = sa.case((t.first_at.is_not(None), first_author))
+    rows = scope.all(sa.select(t.opened_at, t.first_at, t.replies, t.participants, answered_by))
+    staff = {user_id for (user_id,) in scope.all(staff_ids())}
+    thread_count = len(rows)
+    replies = sum(row[2] for row in rows)
+    participants = sum(row[3] for row in rows)
+    first_replies = [(opened, first, author in staff) for opened, first, _r, _p, author in rows if first is not None]
+    hours = sorted(_hours(opened, first) for opened, first, _staff in first_replies)
     peer = sum(1 for *_times, staff in first_replies if not staff)
     return {
         "reply_rate": ratio(len(first_replies), thread_count),
         "median_first_reply_hours": median(hours),
         "peer_reply_share": ratio(peer, len(first_replies)),
-        "avg_replies_per_thread": ratio(reply_count, thread_count),
-        "avg_participants_per_thread": ratio(participant_pairs, thread_count),
+        "avg_replies_per_thread": ratio(int(replies or 0), thread_count),
+        "avg_participants_per_thread": ratio(int(participants or 0), thread_count),
     }
+
+
+def _hours(opened: Any, first: Any) -> float:
+    return float((_moment(first) - _moment(opened)).total_seconds() / 3600)
+
+
+def _moment(value: Any) -> datetime:
+    """SQLite gives aggregated timestamps back as their stored text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def median(values: list[float]) -> float | None:

@@ -31,6 +31,8 @@ AMBASSADOR_GRANT = TABLES["ambassador_grant"]
 PULSE = TABLES["pulse"]
 ACTIVITY_DAY = TABLES["activity_day"]
 ACTIVITY_MONTH = TABLES["activity_month"]
+# The rollup's index led by the user (the primary key is led by scope and day).
+USER_INDEX = "ix_activity_day_user_id_scope_day"
 
 
 # At most this many account ids are listed in a statement (bound parameters) instead of a subquery.
@@ -90,8 +92,17 @@ class Scope:
         return list(self.conn.execute(statement).all())
 
 
+# PostgreSQL settings of the transaction computing a report: its aggregates sort and hash about
+# a million rows, which spill to disk with the default 4 MB of work memory, and JIT compilation
+# of those plans costs about half a second each while saving little (measured at 1M posts).
+POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
+
+
 def make_scope(session: Session, *, start: date, end: date, circle_id: int | None) -> Scope:
     conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        for name, value in POSTGRES_REPORT_SETTINGS.items():
+            conn.execute(sa.select(sa.func.set_config(name, value, True)))  # True: this transaction only
     return Scope(conn=conn, dialect=conn.dialect.name, start=start, end=end, circle_id=circle_id)
 
 

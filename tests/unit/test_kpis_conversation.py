@@ -121,6 +121,25 @@ def test_first_reply_hours_are_not_rounded(db):
     assert kpis(db)["median_first_reply_hours"] == 20 / 60
 
 
+def test_of_two_first_replies_at_the_same_moment_the_earlier_written_one_is_the_first(db):
+    admin = user(db, "admin", admin=True)
+    coffee = circle(db, "coffee", by=admin)
+    host, a, b = user(db, "host"), user(db, "a"), user(db, "b")
+    member(db, host, coffee, role="host")
+    by_host = thread(db, coffee, a, at("03-01", 8))
+    post(db, by_host, host, at("03-01", 9))
+    post(db, by_host, b, at("03-01", 9))
+    by_member = thread(db, coffee, a, at("03-02", 8))
+    post(db, by_member, b, at("03-02", 9))
+    post(db, by_member, host, at("03-02", 9))
+
+    figures = kpis(db)
+
+    # same second: the host answered T1 first (written first), b answered T2 first → 1 of 2 by peers
+    assert figures["peer_reply_share"] == 1 / 2
+    assert figures["median_first_reply_hours"] == 1.0
+
+
 def test_conversation_figures_of_a_circle_ignore_other_circles(db):
     admin = user(db, "admin", admin=True)
     coffee, tea = circle(db, "coffee", by=admin), circle(db, "tea", by=admin)
