@@ -34,7 +34,7 @@ def growth(scope: Scope) -> dict[str, Any]:
     """members_total, new_members, referrals and recommendation_rate, in one query."""
     members = members_at(scope, scope.end_ts).subquery()
     joined_in_p = sa.and_(members.c.joined_at >= scope.start_ts, members.c.joined_at < scope.end_ts)
-    peer_invite = sa.and_(INVITE.c.id.is_not(None), sa.not_(is_staff(INVITE.c.created_by_id)))
+    peer_invite = sa.and_(INVITE.c.id.is_not(None), sa.not_(is_staff(scope, INVITE.c.created_by_id)))
     statement = sa.select(
         sa.func.count(),
         sa.func.count(sa.case((joined_in_p, 1))),

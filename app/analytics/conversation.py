@@ -12,7 +12,7 @@ from app.analytics.scope import (
     Scope,
     in_circle,
     post_shown,
-    staff_ids,
+    staff_list,
 )
 
 
@@ -96,7 +96,7 @@ def depth(scope: Scope) -> dict[str, Any]:
     )
     answered_by = sa.case((t.first_at.is_not(None), first_author))
     rows = scope.all(sa.select(t.opened_at, t.first_at, t.replies, t.participants, answered_by))
-    staff = {user_id for (user_id,) in scope.all(staff_ids())}
+    staff = set(staff_list(scope))
     thread_count = len(rows)
     replies = sum(row[2] for row in rows)
     participants = sum(row[3] for row in rows)
