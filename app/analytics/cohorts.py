@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.dialect import add_months, month_of_date, month_of_timestamp
+from app.analytics.dialect import add_months, month_start, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
     ACTIVITY_MONTH,
@@ -33,15 +33,18 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
     cohort = (
         sa.select(
             members.c.user_id,
-            month_of_timestamp(members.c.joined_at, scope.dialect).label("month"),
+            month_start(utc_date(members.c.joined_at, scope.dialect), scope.dialect).label("month"),
         )
         .where(members.c.joined_at >= midnight(months[0]), members.c.joined_at < scope.end_ts)
         .subquery("cohort")
     )
-    sizes: dict[str, int] = dict(scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month)))
+    sizes = {
+        _key(month): count
+        for month, count in scope.all(sa.select(cohort.c.month, sa.func.count()).group_by(cohort.c.month))
+    }
     returns = _returns(scope, cohort, add_months(months[0], 1)).subquery("returns")
     pairs = sa.select(returns.c.joined, returns.c.active, sa.func.count()).group_by(returns.c.joined, returns.c.active)
-    returned: dict[tuple[str, str], int] = {(joined, active): count for joined, active, count in scope.all(pairs)}
+    returned = {(_key(joined), _key(active)): count for joined, active, count in scope.all(pairs)}
     rows: list[dict[str, Any]] = []
     for index, month in enumerate(months):
         key = month.strftime("%Y-%m")
@@ -58,7 +61,7 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
 
 
 def _returns(scope: Scope, cohort: Any, first: date) -> Any:
-    """(joined, active): one row per cohort member and later month 'YYYY-MM' they were active in,
+    """(joined, active): one row per cohort member and later month they were active in (first days),
     from `first` to end_ts.
 
     Whole months come from `activity_month`; the month of `end` from the day rows up to end_ts,
@@ -68,9 +71,8 @@ def _returns(scope: Scope, cohort: Any, first: date) -> Any:
     m, a = ACTIVITY_MONTH, ACTIVITY_DAY
     scope_key = scope.circle_id or 0
     last_month = scope.end.replace(day=1)
-    whole_month = month_of_date(m.c.month, scope.dialect)
     whole = (
-        sa.select(cohort.c.month.label("joined"), whole_month.label("active"))
+        sa.select(cohort.c.month.label("joined"), m.c.month.label("active"))
         .select_from(
             cohort.join(
                 m,
@@ -82,9 +84,8 @@ def _returns(scope: Scope, cohort: Any, first: date) -> Any:
                 ),
             )
         )
-        .where(whole_month > cohort.c.month)
+        .where(m.c.month > cohort.c.month)
     )
-    this_month = last_month.strftime("%Y-%m")
     active_this_month = (
         activity_days(scope, max(first, last_month), scope.end_day)
         .add_columns(a.c.user_id)
@@ -93,7 +94,12 @@ def _returns(scope: Scope, cohort: Any, first: date) -> Any:
         .with_hint(a, f"INDEXED BY {USER_INDEX}", "sqlite")
         .exists()
     )
-    current = sa.select(cohort.c.month, sa.literal(this_month, sa.String)).where(
-        cohort.c.month < this_month, active_this_month
+    current = sa.select(cohort.c.month, sa.literal(last_month, sa.Date)).where(
+        cohort.c.month < last_month, active_this_month
     )
     return sa.union_all(whole, current)
+
+
+def _key(month: date | str) -> str:
+    """'YYYY-MM' of a month's first day (SQLite may give the date back as text in a union)."""
+    return str(month)[:7]

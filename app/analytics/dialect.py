@@ -21,20 +21,6 @@ def utc_date(column: Any, dialect: str) -> ColumnElement[date]:
     return sa.func.date(column, type_=sa.Date)
 
 
-def month_of_timestamp(column: Any, dialect: str) -> ColumnElement[str]:
-    """'YYYY-MM' of a timestamp column, in UTC."""
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM", type_=sa.String)
-    return sa.func.strftime("%Y-%m", column, type_=sa.String)
-
-
-def month_of_date(column: Any, dialect: str) -> ColumnElement[str]:
-    """'YYYY-MM' of a date column (or of a `utc_date` expression)."""
-    if dialect == "postgresql":
-        return sa.func.to_char(column, "YYYY-MM", type_=sa.String)
-    return sa.func.strftime("%Y-%m", column, type_=sa.String)
-
-
 def month_start(column: Any, dialect: str) -> ColumnElement[date]:
     """The first day of the month of a date column, as a date."""
     if dialect == "postgresql":
