@@ -234,3 +234,53 @@ def test_search_needs_a_signed_in_person(client, db):
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
     assert client.get("/api/v1/search", params={"q": "x"}).status_code == 401
+
+
+# The ranking bound (search.CANDIDATES): only the newest matches the viewer may read are ranked.
+
+
+def test_only_the_newest_matches_are_ranked(db, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    circle, alice = _member_of(db)
+    make_thread(db, circle, alice, title="Old zeppelin title", body="Zeppelin, ranked high if it were a candidate.")
+    for n in range(4):
+        make_thread(db, circle, alice, title=f"Newer {n}", body=f"Zeppelin remark {n}.")
+    assert sorted(_titles(db, alice, "zeppelin")) == ["Newer 1", "Newer 2", "Newer 3"]
+
+
+def test_posts_the_viewer_may_not_read_do_not_use_up_the_bound(db, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    espresso, alice = _member_of(db)
+    secret, host = _member_of(db, "secret", slug="backroom")
+    make_thread(db, espresso, alice, title="Open zeppelin one", body="Zeppelin.")
+    make_thread(db, espresso, alice, title="Open zeppelin two", body="Zeppelin.")
+    for n in range(3):
+        make_thread(db, secret, host, title=f"Secret zeppelin {n}", body="Zeppelin plans.")
+    assert sorted(_titles(db, alice, "zeppelin")) == ["Open zeppelin one", "Open zeppelin two"]
+    assert sorted(_titles(db, host, "zeppelin", circle=espresso)) == ["Open zeppelin one", "Open zeppelin two"]
+
+
+def test_hidden_posts_do_not_use_up_the_bound(db, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 1)
+    circle, alice = _member_of(db)
+    bob = make_user(db, "bob")
+    add_member(db, circle, bob)
+    thread = make_thread(db, circle, alice, title="Kept", body="A visible zeppelin remark.")
+    reply = make_reply(db, thread, alice, "A moderated zeppelin remark.")
+    reply.hidden = True
+    db.add(reply)
+    db.commit()
+    assert _bodies(db, bob, "zeppelin") == ["A visible zeppelin remark."]
+
+
+def test_page_two_continues_page_one_without_duplicates_up_to_the_bound(db, monkeypatch):
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "CANDIDATES", 5)
+    circle, alice = _member_of(db)
+    for n in range(7):
+        make_thread(db, circle, alice, title=f"Thread {n}", body="Zeppelin " * (n % 3 + 1))
+    pages = [[hit.thread.title for hit in search.search(db, viewer=alice, q="zeppelin", page=page)]
+             for page in (1, 2, 3, 4)]
+    assert [len(titles) for titles in pages] == [2, 2, 1, 0]
+    found = [title for titles in pages for title in titles]
+    assert sorted(found) == [f"Thread {n}" for n in range(2, 7)]
