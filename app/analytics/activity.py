@@ -11,7 +11,6 @@ from app.analytics.dialect import days, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
     INVITE,
-    USER_INDEX,
     Scope,
     active,
     activity_days,
@@ -110,11 +109,12 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
         )
         others: dict[str, tuple[int, ...]] = {}
         for chunk in _chunks(outside):
+            # `scope + 0` keeps SQLite off the period's range (the primary key), which it would
+            # scan whole for a list of users: the user index finds the listed accounts' rows.
             listed = (
-                rows.add_columns(a.c.day, active_, engaged_, sa.func.sum(a.c.posts))
-                .where(a.c.user_id.in_(chunk))
-                # SQLite would rather scan the period's range (the primary key) than the listed users' rows.
-                .with_hint(a, f"INDEXED BY {USER_INDEX}", "sqlite")
+                sa.select(a.c.day, active_, engaged_, sa.func.sum(a.c.posts))
+                .where(a.c.user_id.in_(chunk), a.c.scope + 0 == 0, a.c.day >= scope.start, a.c.day < scope.end_day)
+                .group_by(a.c.day)
             )
             for day, *values in scope.all(listed):
                 previous = others.get(str(day), (0, 0, 0))

@@ -10,7 +10,6 @@ from app.analytics.dialect import add_months, month_start, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
     ACTIVITY_MONTH,
-    USER_INDEX,
     Scope,
     activity_days,
     members_at,
@@ -66,7 +65,7 @@ def _returns(scope: Scope, cohort: Any, first: date) -> Any:
 
     Whole months come from `activity_month`; the month of `end` from the day rows up to end_ts,
     since activity after end_ts never counts. Both are looked up from the cohort's members
-    (primary key and user index), not scanned.
+    (primary key), not scanned.
     """
     m, a = ACTIVITY_MONTH, ACTIVITY_DAY
     scope_key = scope.circle_id or 0
@@ -86,16 +85,14 @@ def _returns(scope: Scope, cohort: Any, first: date) -> Any:
         )
         .where(m.c.month > cohort.c.month)
     )
+    # Who was active in the month of `end` (up to end_ts): one pass over that month's rows.
     active_this_month = (
-        activity_days(scope, max(first, last_month), scope.end_day)
-        .add_columns(a.c.user_id)
-        .where(a.c.user_id == cohort.c.user_id)
-        # SQLite would rather scan the month's range (the primary key) once per member.
-        .with_hint(a, f"INDEXED BY {USER_INDEX}", "sqlite")
-        .exists()
+        activity_days(scope, max(first, last_month), scope.end_day).add_columns(a.c.user_id).distinct().subquery()
     )
-    current = sa.select(cohort.c.month, sa.literal(last_month, sa.Date)).where(
-        cohort.c.month < last_month, active_this_month
+    current = (
+        sa.select(cohort.c.month, sa.literal(last_month, sa.Date))
+        .select_from(cohort.join(active_this_month, active_this_month.c.user_id == cohort.c.user_id))
+        .where(cohort.c.month < last_month)
     )
     return sa.union_all(whole, current)
 

@@ -31,8 +31,6 @@ AMBASSADOR_GRANT = TABLES["ambassador_grant"]
 PULSE = TABLES["pulse"]
 ACTIVITY_DAY = TABLES["activity_day"]
 ACTIVITY_MONTH = TABLES["activity_month"]
-# The rollup's index led by the user (the primary key is led by scope and day).
-USER_INDEX = "ix_activity_day_user_id_scope_day"
 
 
 # At most this many account ids are listed in a statement (bound parameters) instead of a subquery.
