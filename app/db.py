@@ -83,6 +83,12 @@ def open_session(*, readonly: bool = False, replica: bool = False) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+def read_from_now(session: Session) -> None:
+    """Begins `session`'s next transaction as a read: a POST that has committed its writes and
+    only reads to answer does not hold SQLite's write lock while it reads and renders."""
+    session.connection(execution_options={"cercle_readonly": True})
+
+
 RECENT_WRITE_COOKIE = "cercle_wrote"
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from app.db import read_from_now
 from app.deps import CurrentUser, OptionalUser, SessionDep
 from app.errors import Forbidden, Invalid, RateLimited, SignInRequired
 from app.i18n import _
@@ -67,6 +68,7 @@ def reply(request: Request, session: SessionDep, user: CurrentUser, thread_id: i
             response.headers["Retry-After"] = str(error.retry_after)
         return response
     if is_htmx(request):
+        read_from_now(session)
         view = threads.thread_page(session, thread=thread, access=access, page=threads.page_of_number(post.number))
         new_views = [v for v in view.posts if v.post.id == post.id]
         return render(request, "threads/_reply_result.html",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, select
+from sqlalchemy import Date, Integer, and_, bindparam, cast, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -235,31 +235,80 @@ def _grant(session: Session, *, badge: Badge, user_id: int, by: User | None, rea
     return award
 
 
-def check_rules(session: Session, *, user_id: int, slugs: tuple[str, ...]) -> list[str]:
-    """Awards the automatic badges among `slugs` that `user_id` now qualifies for."""
+def _already_given(session: Session, wanted: dict[int, tuple[str, ...]]) -> set[tuple[int, str]]:
+    """The (user, slug) pairs of `wanted` that `_grant` would refuse anyway, in one query.
+
+    An automatic badge is never given twice, even after a host took it back: once a member holds
+    a rule's badge, its (often costly) qualifying query need not run on every later event.
+    """
+    slugs = {slug for wanted_slugs in wanted.values() for slug in wanted_slugs}
+    if not slugs:
+        return set()
+    rows = session.exec(
+        select(BadgeAward.user_id, Badge.slug)  # type: ignore[call-overload]
+        .join(Badge, col(Badge.id) == BadgeAward.badge_id)
+        .where(col(BadgeAward.user_id).in_(sorted(wanted)), col(Badge.slug).in_(sorted(slugs)),
+               (col(BadgeAward.revoked_at).is_(None)) | col(Badge.automatic).is_(True))
+    ).all()
+    return {(user_id, slug) for user_id, slug in rows if slug in wanted.get(user_id, ())}
+
+
+def check_rules(session: Session, *, user_id: int, slugs: tuple[str, ...],
+                skip: set[tuple[int, str]] | None = None) -> list[str]:
+    """Awards the automatic badges among `slugs` that `user_id` now qualifies for.
+
+    `skip`: (user, slug) pairs known to be given already (`_already_given`); looked up when None.
+    """
+    if skip is None:
+        skip = _already_given(session, {user_id: slugs})
     awarded = []
     for slug in slugs:
+        if (user_id, slug) in skip:
+            continue
         rule = RULES_BY_SLUG[slug]
-        subquery = rule.qualifying(session).subquery()
-        qualifies = session.exec(
-            select(1).select_from(subquery).where(subquery.c[0] == user_id).limit(1)  # type: ignore[call-overload]
-        ).first()
+        qualifies = session.exec(_qualifies_statement(session, rule), params={"user_id": user_id}).first()
         if qualifies and _grant(session, badge=catalog_badge(session, rule), user_id=user_id, by=None, reason="",
                                 circle_id=None):
             awarded.append(slug)
     return awarded
 
 
-# Event hooks: called by the services in the same transaction as the event.
+# Rules whose query depends on today's date: built anew for each check.
+DATED_RULES = frozenset({"regular", "anniversary"})
+_QUALIFIES: dict[tuple[str, str], Any] = {}
+
+
+def _qualifies_statement(session: Session, rule: Rule) -> Any:
+    """"Does :user_id qualify for `rule`?", built once per rule and database: building these
+    statements cost more than running them on every post."""
+    dialect = session.get_bind().dialect.name
+    statement = _QUALIFIES.get((rule.slug, dialect))
+    if statement is None:
+        subquery = rule.qualifying(session).subquery()
+        statement = select(1).select_from(subquery).where(subquery.c[0] == bindparam("user_id")).limit(1)
+        if rule.slug not in DATED_RULES:
+            _QUALIFIES[rule.slug, dialect] = statement
+    return statement
+
+
+# Event hooks: called by the services once the event is written (a reply calls `on_post` right
+# after its commit, so that the thread's lock is not held through these queries).
 
 def on_post(session: Session, *, post: Post, thread: Thread) -> None:
     author = session.get(User, post.author_id)
-    slugs: tuple[str, ...] = ("first-post",) if post.opening else ("first-post", "first-reply", "welcomer")
-    check_rules(session, user_id=post.author_id, slugs=slugs)
+    checks: list[tuple[int, tuple[str, ...]]] = [
+        (post.author_id, ("first-post",) if post.opening else ("first-post", "first-reply", "welcomer"))
+    ]
     if not post.opening and thread.author_id != post.author_id:
-        check_rules(session, user_id=thread.author_id, slugs=("conversation-starter",))
+        checks.append((thread.author_id, ("conversation-starter",)))
     if author is not None and author.invited_by_id:
-        check_rules(session, user_id=author.invited_by_id, slugs=("recruiter-1", "recruiter-3", "recruiter-10"))
+        checks.append((author.invited_by_id, ("recruiter-1", "recruiter-3", "recruiter-10")))
+    wanted: dict[int, tuple[str, ...]] = {}
+    for user_id, slugs in checks:
+        wanted[user_id] = wanted.get(user_id, ()) + slugs
+    skip = _already_given(session, wanted)
+    for user_id, slugs in checks:
+        check_rules(session, user_id=user_id, slugs=slugs, skip=skip)
 
 
 def on_helpful(session: Session, *, post: Post) -> None:

@@ -1,8 +1,11 @@
 """Posts: reply, edit (revisions kept), delete (soft), react, and read marks."""
 
+import secrets
+
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from app import permissions
@@ -23,6 +26,10 @@ def reply(
     session: Session, *, thread: Thread, access: CircleAccess, author: User, body: str,
     reply_to_id: int | None = None,
 ) -> Post:
+    """Writes a reply. The thread's row lock, which hands out the post number, is the last write
+    before the commit: replies to one thread take turns for a few statements, not for the whole
+    request. Everything that needs no number (checks, Markdown, recipients, the post
+    row, the rollup, notifications) comes first; badges come after the commit."""
     permissions.require_post(access)
     if thread.locked and not access.can_moderate:
         raise Forbidden(_("This thread is locked: no new replies."))
@@ -33,24 +40,14 @@ def reply(
         if parent is None or parent.thread_id != thread.id or parent.deleted_at is not None:
             raise Invalid(_("The post you answer is not in this thread."))
     held = posting_rules.check_reply(session, access=access, author=author)
+    recipients = {} if held else _recipients(session, access=access, body=body, thread=thread, author=author,
+                                               parent=parent)
     now = utcnow()
-    # One atomic UPDATE hands out the post number: concurrent replies never collide.
-    # The counters count visible posts only: a held reply adds to them when approved.
-    visible = 0 if held else 1
-    number: int = session.exec(
-        update(Thread)
-        .where(col(Thread.id) == thread.id)
-        .values(
-            last_number=Thread.last_number + 1,
-            post_count=Thread.post_count + visible,
-            reply_count=Thread.reply_count + visible,
-            last_post_at=now if not held else Thread.last_post_at,
-        )
-        .returning(Thread.last_number)
-    ).scalar_one()
     post = Post(
         thread_id=thread.id,  # type: ignore[arg-type]
-        number=number,
+        # Provisional, and never committed: the real number is taken below. Random, so that two
+        # replies being written to one thread do not wait on each other in the unique index.
+        number=-1 - secrets.randbelow(2**31 - 2),
         author_id=author.id,  # type: ignore[arg-type]
         body_md=body,
         body_html=render_markdown(body),
@@ -61,32 +58,67 @@ def reply(
     )
     session.add(post)
     session.flush()
-    _upsert_read(session, user_id=author.id, thread_id=thread.id, number=number)  # type: ignore[arg-type]
-    if held:
-        session.commit()
-        session.refresh(thread)
-        return post
-    announce(session, access=access, post=post, thread=thread, author=author, parent=parent)
-    badges.on_post(session, post=post, thread=thread)
+    for user_id, kind in recipients.items():
+        notify(session, user_id=user_id, kind=kind, actor=author,
+               circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id)
+    # One atomic UPDATE hands out the post number: concurrent replies never collide, and numbers
+    # stay gapless (a transaction that fails after it rolls its number back with it).
+    # The counters count visible posts only: a held reply adds to them when approved.
+    visible = 0 if held else 1
+    counters = session.exec(
+        update(Thread)
+        .where(col(Thread.id) == thread.id)
+        .values(
+            last_number=Thread.last_number + 1,
+            post_count=Thread.post_count + visible,
+            reply_count=Thread.reply_count + visible,
+            last_post_at=now if not held else Thread.last_post_at,
+        )
+        .returning(Thread.last_number, Thread.post_count, Thread.reply_count, Thread.last_post_at)
+        .execution_options(synchronize_session=False)
+    ).one()
+    post.number = counters[0]
+    session.flush()
+    _upsert_read(session, user_id=author.id, thread_id=thread.id, number=post.number)  # type: ignore[arg-type]
     session.commit()
-    session.refresh(thread)
+    # The thread as the UPDATE left it, without reading it again.
+    for name, value in zip(("last_number", "post_count", "reply_count", "last_post_at"), counters, strict=True):
+        set_committed_value(thread, name, value)
+    if not held:
+        # In a transaction of their own: the rules read many rows, and need the post's number.
+        badges.on_post(session, post=post, thread=thread)
+        session.commit()
     return post
 
 
-def announce(session: Session, *, access: CircleAccess, post: Post, thread: Thread, author: User,
-             parent: Post | None = None) -> None:
-    """Tells the people a published post concerns: the mentioned, the thread's author, the answered
-    post's author — only those who may read the circle. A held post calls this when approved."""
-    told = mentions.notify_mentions(session, access=access, post=post, thread=thread, author=author)
-    if post.opening:
-        return
-    for user_id in {thread.author_id, parent.author_id if parent else thread.author_id} - told:
+def _recipients(session: Session, *, access: CircleAccess, body: str, thread: Thread, author: User,
+                parent: Post | None, opening: bool = False) -> dict[int, str]:
+    """{user id: notification kind} for a published post: the mentioned, the thread's author, the
+    answered post's author — only those who may read the circle."""
+    told = mentions.mentioned_readers(session, access=access, body=body, author=author)
+    recipients = dict.fromkeys(sorted(told), "mention")
+    if opening:
+        return recipients
+    for user_id in sorted({thread.author_id, parent.author_id if parent else thread.author_id} - told):
+        if user_id == author.id:
+            continue
         recipient = session.get(User, user_id)
         if recipient is None or recipient.is_deleted:
             continue
         if permissions.circle_access(session, recipient, access.circle).can_read:
-            notify(session, user_id=user_id, kind="reply", actor=author,
-                   circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id)
+            recipients[user_id] = "reply"
+    return recipients
+
+
+def announce(session: Session, *, access: CircleAccess, post: Post, thread: Thread, author: User,
+             parent: Post | None = None) -> None:
+    """Tells the people a published post concerns (see `_recipients`). A held post calls this when
+    approved; a reply finds its recipients before it is written."""
+    recipients = _recipients(session, access=access, body=post.body_md, thread=thread, author=author,
+                             parent=parent, opening=post.opening)
+    for user_id, kind in recipients.items():
+        notify(session, user_id=user_id, kind=kind, actor=author,
+               circle_id=thread.circle_id, thread_id=thread.id, post_id=post.id)
 
 
 def get_post(session: Session, *, post_id: int, viewer: User | None) -> tuple[Post, Thread, CircleAccess]:
