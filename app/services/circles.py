@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import permissions
@@ -15,8 +16,12 @@ from app.text import render_markdown
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 
 
+# Asked on every circle page: built once (building and keying it cost more than running it).
+_BY_SLUG = select(Circle).where(Circle.slug == bindparam("slug"))
+
+
 def get_by_slug(session: Session, slug: str) -> Circle:
-    circle = session.exec(select(Circle).where(Circle.slug == slug.lower())).first() if len(slug) <= 60 else None
+    circle = session.exec(_BY_SLUG, params={"slug": slug.lower()}).first() if len(slug) <= 60 else None
     if circle is None:
         raise NotFound()
     return circle

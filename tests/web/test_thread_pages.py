@@ -381,6 +381,22 @@ def test_reacting_without_javascript_redirects_to_the_post(client, db):
     assert response.headers["location"] == f"/t/{thread.id}?page=1#p1"
 
 
+def test_the_reactions_of_a_post_are_one_form_whose_buttons_post_to_their_own_address(client, db):
+    circle, (alice, bob) = _circle_with(db, "alice", "bob")
+    thread = make_thread(db, circle, alice)
+    post = _opening(db, thread)
+    _login(client, db, bob)
+    html = client.get(f"/t/{thread.id}").text
+    found = re.search(rf'<span class="reactions" id="reactions-{post.id}">\s*(<form .*?</form>)', html, re.S)
+    assert found is not None
+    form = found.group(1)
+    assert form.count("<form") == 1
+    assert 'name="csrf_token"' in form
+    assert f'hx-target="#reactions-{post.id}"' in form
+    for kind in ("like", "helpful", "thanks"):
+        assert re.search(rf'<button type="submit" formaction="/p/{post.id}/react/{kind}"[^>]*aria-pressed="false"', form)
+
+
 def test_nobody_may_react_to_their_own_post(client, db):
     circle, (alice,) = _circle_with(db, "alice")
     thread = make_thread(db, circle, alice)
