@@ -45,13 +45,17 @@ def candidate_count(scope: Scope) -> int:
     return int(scope.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0)
 
 
-def candidate_rows(session: Session, *, end: date, circle: Circle | None) -> list[tuple[User, int, int, int]]:
-    """(user, active days, posts, reactions received) of each candidate at `end`, most posts first."""
+def candidate_rows(
+    session: Session, *, end: date, circle: Circle | None, limit: int | None = None
+) -> list[tuple[User, int, int, int]]:
+    """(user, active days, posts, reactions received) of each candidate at `end`, most posts
+    first; only the first `limit` when given (a big community has thousands of candidates)."""
     scope = make_scope(session, start=end, end=end, circle_id=circle.id if circle else None)
     candidates = _candidates(scope)
     statement = (
         select(User, candidates.c.days, candidates.c.posts, candidates.c.reactions)
         .join(candidates, candidates.c.user_id == col(User.id))
         .order_by(candidates.c.posts.desc(), candidates.c.reactions.desc(), col(User.username))
+        .limit(limit)
     )
     return [(user, int(days), int(count), int(received)) for user, days, count, received in session.exec(statement)]

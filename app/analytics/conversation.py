@@ -101,8 +101,8 @@ def depth(scope: Scope) -> dict[str, Any]:
     replies = sum(row[2] for row in rows)
     participants = sum(row[3] for row in rows)
     first_replies = [(opened, first, author in staff) for opened, first, _r, _p, author in rows if first is not None]
-    hours = sorted(_hours(opened, first) for opened, first, _staff in first_replies)
-    peer = sum(1 for *_times, staff in first_replies if not staff)
+    hours = sorted(_hours(opened, first) for opened, first, _by_staff in first_replies)
+    peer = sum(1 for *_times, by_staff in first_replies if not by_staff)
     return {
         "reply_rate": ratio(len(first_replies), thread_count),
         "median_first_reply_hours": median(hours),

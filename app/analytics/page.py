@@ -24,6 +24,8 @@ from app.models.base import utctoday
 from app.services import circles as circle_service
 
 PRESETS = (7, 30, 90, 365)
+# The KPI page lists the most active candidates; the ambassadors page lists more.
+CANDIDATES_SHOWN = 20
 
 
 def kpi_circles(session: Session, *, viewer: User) -> list[Circle]:
@@ -181,7 +183,7 @@ def build_page(
         for row in data["cohorts"]
     ]
     page.cohort_width = max((len(row["retained"]) for row in data["cohorts"]), default=0)
-    page.candidates = candidate_rows(session, end=end_day, circle=circle)
+    page.candidates = candidate_rows(session, end=end_day, circle=circle, limit=CANDIDATES_SHOWN)
     length = (end_day - start_day).days + 1
     page.preset = length if length in PRESETS and end_day == utctoday() and not (start or end) else None
     return page

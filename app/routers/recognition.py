@@ -103,12 +103,13 @@ def revoke_ambassador(session: SessionDep, user: CurrentUser, username: str, rea
 def ambassadors_page(request: Request, session: SessionDep, user: CurrentUser, promote: str = "") -> Response:
     if not (user.is_admin or session.exec(permissions.moderated_circle_ids(user)).first()):  # type: ignore[call-overload]
         raise Forbidden(_("Only administrators and hosts may do this."))
-    from app.services.recognition_candidates import candidates_for
+    from app.services.recognition_candidates import LISTED, candidates_for
 
     return render(request, "admin/ambassadors.html", {
         "current": ambassadors.current(session),
         "history": ambassadors.history(session),
         "candidates": candidates_for(session, viewer=user),
+        "candidates_listed": LISTED,
         "promote": promote,
         "admin_tab": "ambassadors",
     }, session=session)

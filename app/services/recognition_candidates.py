@@ -11,6 +11,9 @@ from sqlmodel import Session, col, select
 from app import permissions
 from app.models import Circle, User, utcnow
 
+# Per scope, the most active candidates listed (a big community has thousands).
+LISTED = 100
+
 
 @dataclass
 class Candidate:
@@ -22,6 +25,7 @@ class Candidate:
 
 
 def candidates_for(session: Session, *, viewer: User) -> list[Candidate]:
+    """The most active candidates (LISTED per scope) the viewer may promote, most posts first."""
     from app.analytics.candidates import candidate_rows
 
     today = utcnow().date()
@@ -34,7 +38,7 @@ def candidates_for(session: Session, *, viewer: User) -> list[Candidate]:
     seen: set[int] = set()
     found: list[Candidate] = []
     for scope in scopes:
-        for user, days, posts, reactions in candidate_rows(session, end=today, circle=scope):
+        for user, days, posts, reactions in candidate_rows(session, end=today, circle=scope, limit=LISTED):
             if user.id not in seen:
                 seen.add(user.id)  # type: ignore[arg-type]
                 found.append(Candidate(user=user, active_days=days, posts=posts, reactions=reactions, circle=scope))

@@ -19,7 +19,7 @@ from app.models import (
     Visit,
     utcnow,
 )
-from app.services import ambassadors, invites, memberships
+from app.services import ambassadors, invites, memberships, recognition_candidates
 from app.services.recognition_candidates import candidates_for
 from tests.factories import add_member, make_admin, make_circle, make_user
 
@@ -376,3 +376,11 @@ def test_a_member_who_is_no_longer_in_the_circle_is_not_the_hosts_candidate(
     star = db.exec(select(User).where(User.username == "star")).one()
     memberships.leave(db, circle=espresso, user=star)  # type: ignore[arg-type]
     assert _names(db, crafted["espresso_host"]) == []  # type: ignore[arg-type]
+
+
+def test_only_the_most_active_candidates_are_listed(
+    db: Session, crafted: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recognition_candidates, "LISTED", 1)
+
+    assert _names(db, crafted["admin"]) == ["tea_star"]  # type: ignore[arg-type]

@@ -155,3 +155,22 @@ def test_json_download_is_the_report(client, db, community):
     data.pop("generated_at")
     expected.pop("generated_at")
     assert data == expected
+
+
+def test_page_lists_the_most_active_candidates_and_says_how_many_there_are(client, db, monkeypatch):
+    from app.analytics import page as kpi_page
+    from tests.unit.test_ambassadors import _active
+
+    admin = make_admin(db)
+    coffee = make_circle(db, "coffee", by=admin)
+    fan = make_user(db, "fan")
+    _active(db, coffee, "busiest", reactor=fan, posts=12)
+    _active(db, coffee, "busy", reactor=fan)
+    monkeypatch.setattr(kpi_page, "CANDIDATES_SHOWN", 1)
+    login(client, admin)
+
+    html = client.get("/admin/kpis?days=30").text
+
+    assert "busiest" in html and ">busy<" not in html
+    assert "The 1 most active of 2 candidates." in html
+    assert 'href="/admin/ambassadors#candidates"' in html
