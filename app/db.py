@@ -1,5 +1,6 @@
 """The database engine (SQLite pragmas, PostgreSQL pool) and the per-request session."""
 
+import logging
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
@@ -9,12 +10,15 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 from starlette.requests import Request
 
 from app.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -108,6 +112,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     finally:
         if session.in_transaction():
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(session.close)
+                await anyio.to_thread.run_sync(close_session, session)
         else:
             session.close()
+
+
+def close_session(session: Session) -> None:
+    """Ends the request's session; a connection the database dropped meanwhile is discarded.
+
+    This runs after the answer is sent. The transaction left to roll back only read or was
+    already committed, so a failed ROLLBACK (PostgreSQL restarted, say) loses nothing; raising
+    here would make the server drop the client's keep-alive connection, and its next request
+    would fail for no reason of its own.
+    """
+    try:
+        session.close()
+    except DBAPIError as error:
+        log.warning("a connection was lost before the end of its request: %s", error)
+        session.invalidate()
