@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from pathlib import Path
 from typing import IO
 
 DAY = 86_400
@@ -271,6 +272,8 @@ class Clock:
 
 class Output:
     def __init__(self, path: str) -> None:
+        if path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         if path == "-":
             self.stream: IO[bytes] = sys.stdout.buffer
         elif path.endswith(".gz"):
