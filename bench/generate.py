@@ -568,14 +568,19 @@ class Generator:
             thread_posts = [post_id]
             self._post(out, post_id, t, author, at, circle, self._body(random_, sentences, markdown, author), True)
             self.first_post.setdefault(author, at)
+            count = replies[t - 1]
+            gaps = [
+                int(rng.lognormvariate(8.5, 1.3)) if k == 0 else int(rng.expovariate(1 / (4 * 3600 * (1 + k / 4))))
+                for k in range(count)
+            ]
+            # A long thread opened lately would run past now: its replies come closer together
+            # instead of piling up in the last seconds (which made a spike of tens of thousands
+            # of posts on the last day).
+            room = clock.now - at - count
+            squeeze = min(1.0, room / (sum(gaps) or 1))
             when = at
-            for k in range(replies[t - 1]):
-                gap = (
-                    int(rng.lognormvariate(8.5, 1.3)) if k == 0 else int(rng.expovariate(1 / (4 * 3600 * (1 + k / 4))))
-                )
-                when = min(when + 1 + gap, clock.now - (replies[t - 1] - k))
-                if when <= at:
-                    when = at + 1 + k
+            for k in range(count):
+                when = min(when + 1 + int(gaps[k] * squeeze), clock.now - (count - k))
                 replier = pool.pick(when, random_) or author
                 if self.active_until[replier] < when:
                     replier = pool.pick(when, random_) or author
@@ -641,7 +646,9 @@ class Generator:
             at, author, pool = self.post_time[post], self.post_author[post], self.pools[self.post_circle[post]]
             done: set[tuple[int, str]] = set()
             for _ in range(count):
-                when = min(now, at + 1 + int(rng.expovariate(1 / 28_800)))
+                when = at + 1 + int(rng.expovariate(1 / 28_800))
+                if when > now:  # not yet given
+                    continue
                 user = pool.pick(when, random_)
                 kind = kinds[int(random_() * 7)]
                 if user is None or user == author or (user, kind) in done:
