@@ -126,15 +126,21 @@ def test_deleted_posts_are_not_returned(db):
     assert _bodies(db, alice, "zeppelin") == []
 
 
-def test_hidden_posts_are_not_returned_to_members(db):
+def _thread_with_a_hidden_reply(db, opening: str):
+    """A thread by alice whose reply mentioning a zeppelin is hidden; bob, a member, searches."""
     circle, alice = _member_of(db)
     bob = make_user(db, "bob")
     add_member(db, circle, bob)
-    thread = make_thread(db, circle, alice, title="Kept", body="Nothing.")
+    thread = make_thread(db, circle, alice, title="Kept", body=opening)
     reply = make_reply(db, thread, alice, "A moderated zeppelin remark.")
     reply.hidden = True
     db.add(reply)
     db.commit()
+    return bob
+
+
+def test_hidden_posts_are_not_returned_to_members(db):
+    bob = _thread_with_a_hidden_reply(db, "Nothing.")
     assert _bodies(db, bob, "zeppelin") == []
 
 
@@ -262,14 +268,7 @@ def test_posts_the_viewer_may_not_read_do_not_use_up_the_bound(db, monkeypatch):
 
 def test_hidden_posts_do_not_use_up_the_bound(db, monkeypatch):
     monkeypatch.setattr(search, "CANDIDATES", 1)
-    circle, alice = _member_of(db)
-    bob = make_user(db, "bob")
-    add_member(db, circle, bob)
-    thread = make_thread(db, circle, alice, title="Kept", body="A visible zeppelin remark.")
-    reply = make_reply(db, thread, alice, "A moderated zeppelin remark.")
-    reply.hidden = True
-    db.add(reply)
-    db.commit()
+    bob = _thread_with_a_hidden_reply(db, "A visible zeppelin remark.")
     assert _bodies(db, bob, "zeppelin") == ["A visible zeppelin remark."]
 
 
