@@ -272,14 +272,12 @@ class Clock:
 
 class Output:
     def __init__(self, path: str) -> None:
-        if path != "-":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         if path == "-":
             self.stream: IO[bytes] = sys.stdout.buffer
-        elif path.endswith(".gz"):
-            self.stream = gzip.open(path, "wb", compresslevel=1)  # noqa: SIM115
         else:
-            self.stream = open(path, "wb")  # noqa: SIM115
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            gzipped = path.endswith(".gz")
+            self.stream = gzip.open(path, "wb", compresslevel=1) if gzipped else open(path, "wb")  # noqa: SIM115
         self.lines: list[str] = []
         self.count = 0
 
@@ -576,7 +574,7 @@ class Generator:
             # A long thread opened lately would run past now: its replies come closer together
             # instead of piling up in the last seconds (which made a spike of tens of thousands
             # of posts on the last day).
-            room = clock.now - at - count
+            room = max(0, clock.now - at - count)
             squeeze = min(1.0, room / (sum(gaps) or 1))
             when = at
             for k in range(count):
