@@ -50,21 +50,33 @@ def best_of(repeat: int, action: Any, clock: Any = time.process_time) -> tuple[f
 
 
 def cpu_of(session: Any) -> Any:
-    """A clock of the CPU spent on the report: this process (SQLite runs in it), plus the
-    PostgreSQL backend serving the session. Unlike wall time, it hardly moves with the load
-    of a shared machine."""
-    backend = None
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    """A clock of the CPU spent on the report: this process (SQLite runs in it, in every
+    thread), plus the PostgreSQL backends of this database (the report computes its figure
+    groups on connections of its own). Unlike wall time, it hardly moves with the load of a
+    shared machine. PostgreSQL's short-lived parallel workers are not counted."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    seen: dict[int, float] = {}  # backend pid → its CPU when last read (a closed one keeps it)
 
     def clock() -> float:
         own = time.process_time()
-        if backend is None:
+        if not postgresql:
             return own
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return own + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_stat_clear_snapshot()"))  # the activity view is cached per transaction
+        backends = session.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend'"
+            )
+        ).scalars()
+        for pid in backends:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            seen[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return own + sum(seen.values())
 
     return clock
 

@@ -96,8 +96,8 @@ class Scope:
 POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
-def make_scope(session: Session, *, start: date, end: date, circle_id: int | None) -> Scope:
-    conn = session.connection()
+def make_scope(session: Session | Connection, *, start: date, end: date, circle_id: int | None) -> Scope:
+    conn = session.connection() if isinstance(session, Session) else session
     if conn.dialect.name == "postgresql":
         for name, value in POSTGRES_REPORT_SETTINGS.items():
             conn.execute(sa.select(sa.func.set_config(name, value, True)))  # True: this transaction only
@@ -207,9 +207,18 @@ def non_member_ids(scope: Scope) -> list[int] | None:
 
 
 def prepare(scope: Scope) -> None:
-    """Computes what every figure group shares (the accounts outside M) once, up front."""
+    """Computes the account lists every figure group uses (staff, accounts outside M) once, up front."""
     if scope.circle_id is None:
         non_member_ids(scope)
+    else:
+        excluded_accounts(scope, scope.end_ts)
+
+
+def share_lists(source: Scope, others: list[Scope]) -> None:
+    """Gives `others` (scopes of the same period on the same snapshot) the lists `source` has fetched."""
+    prepare(source)
+    for other in others:
+        other.cache.update(source.cache)
 
 
 # Visible content in scope ----------------------------------------------------------------------

@@ -4,13 +4,18 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy.engine import Connection
+from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from app import permissions
 from app.analytics import FIGURES, parse_day, period_from, previous_period, report
 from app.analytics.page import resolve_scope
+from app.analytics.snapshot import shared_snapshot
 from app.cli import app as cli_app
+from app.db import open_session
 from app.errors import Forbidden, Invalid, NotFound, SignInRequired
+from app.models import User
 from app.models.base import utctoday
 from tests.unit.test_kpis_builders import at, circle, day, kpis, member, post, thread, user, visit
 
@@ -218,3 +223,32 @@ def test_default_cli_period_ends_today(db):
     data = json.loads(result.stdout)
     assert data["end"] == utctoday().isoformat()
     assert data["start"] == (utctoday() - timedelta(days=29)).isoformat()
+
+
+# Figure groups computed side by side ----------------------------------------------------------
+
+
+def _accounts(connection: Connection) -> int:
+    return connection.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+def test_a_reports_connections_see_one_snapshot_even_when_a_write_commits_between_their_reads(db):
+    user(db, "ann")
+    db.commit()
+    with shared_snapshot(db, 2) as (first, second):
+        assert _accounts(first) == 1
+        with open_session() as writer:
+            user(writer, "bob")
+            writer.commit()
+        assert _accounts(second) == 1
+    with open_session() as later:
+        assert later.exec(select(func.count()).select_from(User)).one() == 2
+
+
+def test_a_session_that_has_written_gets_its_report_from_its_own_connection(db):
+    user(db, "ann")
+    db.commit()
+    user(db, "bob")  # not committed: only this session sees it (on SQLite, it holds the write lock)
+    figures = report(db, start=day("03-01"), end=day("03-10"), circle=None)
+    assert figures["members_total"] == 2
+    db.rollback()
