@@ -7,8 +7,8 @@ figures must still describe one state of the database, so every connection gets 
 snapshot:
 
 - PostgreSQL: the first connection exports its REPEATABLE READ snapshot
-  (`pg_export_snapshot()`), the others import it (`SET TRANSACTION SNAPSHOT`); it works on a
-  hot standby too.
+  (`pg_export_snapshot()`), the others import it (`SET TRANSACTION SNAPSHOT`); a hot standby
+  (a read replica) can do it too since PostgreSQL 10.
 - SQLite (WAL): a reader's snapshot is fixed by its first read. The readers make that first
   read while another connection holds the write lock, so no commit can fall between them;
   the lock is released as soon as they have (a few milliseconds).
