@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from app import permissions
 from app.analytics import charts
 from app.analytics.candidates import candidate_rows
-from app.analytics.report import FIGURES, headline, period_from, previous_period, report
+from app.analytics.report import FIGURES, period_from, report_and_previous
 from app.analytics.texts import GROUPS, explanations, format_value, pct
 from app.i18n import _
 from app.models import Circle, User
@@ -144,9 +144,7 @@ def build_page(
     session: Session, *, start: str | None, end: str | None, days: str | None, circle: Circle | None
 ) -> KpiPage:
     start_day, end_day = period_from(start, end, days=days)
-    data = report(session, start=start_day, end=end_day, circle=circle)
-    before_start, before_end = previous_period(start_day, end_day)
-    previous = headline(session, start=before_start, end=before_end, circle=circle)
+    data, previous = report_and_previous(session, start=start_day, end=end_day, circle=circle)
     texts = explanations()
     page = KpiPage(
         start=start_day,

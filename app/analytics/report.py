@@ -163,6 +163,13 @@ def _candidates(scope: Scope) -> dict[str, Any]:
     return {"ambassador_candidates": candidates.candidate_count(scope)}
 
 
+def _previous_headline(scope: Scope) -> dict[str, Any]:
+    """The headline of the period before the scope's, on the same connection (same snapshot)."""
+    before_start, before_end = previous_period(scope.start, scope.end)
+    before = make_scope(scope.conn, start=before_start, end=before_end, circle_id=scope.circle_id)
+    return {"previous": _headline(before)}
+
+
 def _cohorts(scope: Scope) -> dict[str, Any]:
     return {"cohorts": cohorts.cohorts(scope)}
 
@@ -198,20 +205,34 @@ def _envelope(start: date, end: date, circle: Circle | None) -> dict[str, Any]:
 
 def report(session: Session, *, start: date, end: date, circle: Circle | None) -> dict[str, Any]:
     """Every figure of KPIS.md for [start, end] (UTC, inclusive), site-wide or for one circle."""
+    figures = _figures(session, start=start, end=end, circle=circle, parts=PARTS)
+    return _report(figures, start, end, circle, FIGURES)
+
+
+def report_and_previous(
+    session: Session, *, start: date, end: date, circle: Circle | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The report, and the headline figures of the period just before it (the KPI page's
+    comparison), from one snapshot and side by side."""
+    parts = (PARTS[0], _previous_headline, *PARTS[1:])
+    figures = _figures(session, start=start, end=end, circle=circle, parts=parts)
+    before_start, before_end = previous_period(start, end)
+    previous = _report(figures.pop("previous"), before_start, before_end, circle, HEADLINE)
+    return _report(figures, start, end, circle, FIGURES), previous
+
+
+def _figures(
+    session: Session, *, start: date, end: date, circle: Circle | None, parts: tuple[Any, ...]
+) -> dict[str, Any]:
     check_period(start, end)
     figures: dict[str, Any] = {}
     with _scopes(session, start=start, end=end, circle_id=circle.id if circle else None) as scopes:
-        for part in run_side_by_side(scopes, PARTS):
+        for part in run_side_by_side(scopes, parts):
             figures.update(part)
-    result = _envelope(start, end, circle)
-    result.update({key: figures[key] for key in FIGURES})
-    return result
+    return figures
 
 
-def headline(session: Session, *, start: date, end: date, circle: Circle | None) -> dict[str, Any]:
-    """Only the headline figures (for comparing with the previous period)."""
-    scope = make_scope(session, start=start, end=end, circle_id=circle.id if circle else None)
-    figures = _headline(scope)
+def _report(figures: dict[str, Any], start: date, end: date, circle: Circle | None, keys: tuple[str, ...]) -> dict[str, Any]:
     result = _envelope(start, end, circle)
-    result.update({key: figures[key] for key in HEADLINE})
+    result.update({key: figures[key] for key in keys})
     return result
