@@ -127,7 +127,8 @@ def group_timings(package: str, session: Any, start: Any, end: Any, circle: Any)
     step("depth", lambda: conv.depth(scope))
     step("participation", lambda: mods["participation"].participation(scope, active_members=figures["active_members"]))
     step("badges", lambda: rec.badges(scope))
-    step("candidates", lambda: mods["candidates"].candidate_count(scope))
+    if hasattr(mods["candidates"], "candidate_count"):  # older code: a pass of its own
+        step("candidates", lambda: mods["candidates"].candidate_count(scope))
     step("cohorts", lambda: mods["cohorts"].cohorts(scope))
     step("series", lambda: act.series(scope))
     del analytics

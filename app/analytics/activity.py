@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.analytics import candidates
 from app.analytics.dialect import days, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
@@ -140,23 +141,34 @@ def _chunks(ids: list[int], size: int = 500) -> Any:
 
 
 def member_figures(scope: Scope) -> dict[str, int]:
-    """Everything counted per member of M over P′ and P, in one pass over their rollup rows.
+    """Everything counted per member of M, in one pass over their rollup rows of P′, P and
+    the candidates' 90-day window.
 
-    Per member: active in P, engaged in P, active in P′, posts in P. Then: active and engaged
-    members, retention's two counts, and participation's (writers ranked by posts, most first).
+    Per member: active in P, engaged in P, active in P′, posts in P, and the window's figures.
+    Then: active and engaged members, retention's two counts, participation's (writers ranked
+    by posts, most first; a member without posts in P ranks after every writer) and the
+    ambassador candidates.
     """
 
     def compute() -> dict[str, int]:
         a = ACTIVITY_DAY
         in_p = a.c.day >= scope.start
+        in_previous = sa.and_(a.c.day >= scope.previous_start, a.c.day < scope.start)
+        if scope.headline_only:
+            first_day, window = scope.previous_start, {}
+        else:
+            first_day = min(scope.previous_start, candidates.window_start(scope))
+            window = candidates.window_figures(scope, first_day)
+        # Days that only received reactions count in the window, never as activity.
         per_user = (
-            activity_days(scope, scope.previous_start, scope.end_day)
+            activity_days(scope, first_day, scope.end_day, only_active=False)
             .add_columns(
                 a.c.user_id,
-                sa.func.max(sa.case((in_p, 1), else_=0)).label("in_p"),
+                sa.func.max(sa.case((sa.and_(in_p, active()), 1), else_=0)).label("in_p"),
                 sa.func.max(sa.case((sa.and_(in_p, engaged()), 1), else_=0)).label("engaged_p"),
-                sa.func.max(sa.case((in_p, 0), else_=1)).label("in_previous"),
+                sa.func.max(sa.case((sa.and_(in_previous, active()), 1), else_=0)).label("in_previous"),
                 sa.func.sum(sa.case((in_p, a.c.posts), else_=0)).label("posts"),
+                *(value.label(f"window_{key}") for key, value in window.items()),
             )
             .group_by(a.c.user_id)
             .subquery("per_user")
@@ -186,6 +198,9 @@ def member_figures(scope: Scope) -> dict[str, int]:
             "total_posts": sa.func.max(r.total),
             "absence_factor": sa.func.min(sa.case((sa.and_(r.posts > 0, 2 * r.running >= r.total), r.rn))),
         }
+        if window:
+            qualifies = candidates.qualifies(scope, r.user_id, r.window_days, r.window_posts, r.window_reactions)
+            figures["candidates"] = sa.func.count(sa.case((qualifies, 1)))
         row = scope.one(sa.select(*(value.label(key) for key, value in figures.items())))
         # PostgreSQL sums integers as bigint or numeric; no rows give NULL.
         return {key: int(value or 0) for key, value in zip(figures, row, strict=True)}

@@ -1,17 +1,19 @@
 """Ambassador candidates: members of M, not ambassadors, who carried the last 90 days.
 
 In the 90 days before end_ts, in scope: active on at least 8 distinct days, at least 10
-posts, and at least 5 reactions from other users (staff included) on their posts.
+posts, and at least 5 reactions from other users (staff included) on their posts. The
+report counts them in its per-member pass (`activity.member_figures`); `candidate_rows`
+lists them.
 """
 
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from app.analytics.recognition import ambassador_ids
-from app.analytics.scope import ACTIVITY_DAY, Scope, active, activity_days, is_member, make_scope
+from app.analytics.scope import ACTIVITY_DAY, Scope, active, activity_days, ambassador_ids, is_member, make_scope
 from app.models import Circle, User
 
 WINDOW_DAYS = 90
@@ -20,29 +22,50 @@ MIN_POSTS = 10
 MIN_REACTIONS = 5
 
 
-def _candidates(scope: Scope) -> Any:
-    """The candidates with their three figures: `user_id`, `days`, `posts`, `reactions`.
+def window_start(scope: Scope) -> date:
+    return scope.end_day - timedelta(days=WINDOW_DAYS)
 
-    All three come from the rollup rows of the window (one per user and day): active days,
-    visible posts written, and reactions received from other users.
-    """
+
+def window_figures(scope: Scope, first_day: date) -> dict[str, Any]:
+    """Per user (aggregates of their rollup rows from `first_day`), over the window's rows
+    only: active days, visible posts written, and reactions received from other users."""
     a = ACTIVITY_DAY
-    days = sa.func.count(sa.case((active(), 1)))
-    posts = sa.func.sum(a.c.posts)
-    received = sa.func.sum(a.c.received)
-    return (
-        activity_days(scope, scope.end_day - timedelta(days=WINDOW_DAYS), scope.end_day, only_active=False)
-        .add_columns(a.c.user_id, days.label("days"), posts.label("posts"), received.label("reactions"))
-        .where(is_member(scope, a.c.user_id), a.c.user_id.not_in(ambassador_ids(scope)))
-        .group_by(a.c.user_id)
-        .having(sa.and_(days >= MIN_ACTIVE_DAYS, posts >= MIN_POSTS, received >= MIN_REACTIONS))
-        .subquery("candidates")
+    if first_day >= window_start(scope):  # every row is in the window: no test per row
+        return {
+            "days": sa.func.count(sa.case((active(), 1))),
+            "posts": sa.func.sum(a.c.posts),
+            "reactions": sa.func.sum(a.c.received),
+        }
+    in_window = a.c.day >= window_start(scope)
+    return {
+        "days": sa.func.count(sa.case((sa.and_(in_window, active()), 1))),
+        "posts": sa.func.sum(sa.case((in_window, a.c.posts), else_=0)),
+        "reactions": sa.func.sum(sa.case((in_window, a.c.received), else_=0)),
+    }
+
+
+def qualifies(scope: Scope, user_id: Any, days: Any, posts: Any, reactions: Any) -> ColumnElement[bool]:
+    """The candidate rule, given a member's window figures."""
+    return sa.and_(
+        days >= MIN_ACTIVE_DAYS,
+        posts >= MIN_POSTS,
+        reactions >= MIN_REACTIONS,
+        user_id.not_in(ambassador_ids(scope)),
     )
 
 
-def candidate_count(scope: Scope) -> int:
-    candidates = _candidates(scope)
-    return int(scope.scalar(sa.select(sa.func.count()).select_from(candidates)) or 0)
+def _candidates(scope: Scope) -> Any:
+    """The candidates with their three figures: `user_id`, `days`, `posts`, `reactions`."""
+    a = ACTIVITY_DAY
+    figures = window_figures(scope, window_start(scope))
+    return (
+        activity_days(scope, window_start(scope), scope.end_day, only_active=False)
+        .add_columns(a.c.user_id, *(value.label(key) for key, value in figures.items()))
+        .where(is_member(scope, a.c.user_id))
+        .group_by(a.c.user_id)
+        .having(qualifies(scope, a.c.user_id, *figures.values()))
+        .subquery("candidates")
+    )
 
 
 def candidate_rows(

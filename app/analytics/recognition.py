@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.scope import AMBASSADOR_GRANT, BADGE_AWARD, PULSE, Scope, is_member
+from app.analytics.scope import AMBASSADOR_GRANT, BADGE_AWARD, PULSE, Scope, ambassador_ids, is_member
 
 
 def badges(scope: Scope) -> dict[str, Any]:
@@ -23,14 +23,6 @@ def badges(scope: Scope) -> dict[str, Any]:
         )
     )
     return {"badges_awarded": awarded, "recognised_members": recognised}
-
-
-def ambassador_ids(scope: Scope) -> Any:
-    """Users holding the role at end_ts: a grant before end_ts not revoked before end_ts."""
-    g = AMBASSADOR_GRANT
-    return sa.select(g.c.user_id).where(
-        g.c.granted_at < scope.end_ts, sa.or_(g.c.revoked_at.is_(None), g.c.revoked_at >= scope.end_ts)
-    )
 
 
 def ambassadors(scope: Scope, *, members_total: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.analytics import activity, candidates, cohorts, conversation, participation, recognition
+from app.analytics import activity, cohorts, conversation, participation, recognition
 from app.analytics.activity import ratio
 from app.analytics.scope import Scope, make_scope, share_lists
 from app.analytics.snapshot import may_write, run_side_by_side, shared_snapshot
@@ -146,11 +146,12 @@ def _headline(scope: Scope) -> dict[str, Any]:
 
 
 def _activity(scope: Scope) -> dict[str, Any]:
-    """The headline, volumes, participation and the daily series: they share the per-member
-    and per-day passes (the scope's cache)."""
+    """The headline, volumes, participation, the ambassador candidates and the daily series:
+    they share the per-member and per-day passes (the scope's cache)."""
     figures = _headline(scope)
     figures.update(conversation.volumes(scope))
     figures.update(participation.participation(scope, active_members=figures["active_members"]))
+    figures["ambassador_candidates"] = activity.member_figures(scope)["candidates"]
     figures["series"] = activity.series(scope)
     return figures
 
@@ -159,14 +160,10 @@ def _conversation(scope: Scope) -> dict[str, Any]:
     return {**conversation.depth(scope), **recognition.badges(scope)}
 
 
-def _candidates(scope: Scope) -> dict[str, Any]:
-    return {"ambassador_candidates": candidates.candidate_count(scope)}
-
-
 def _previous_headline(scope: Scope) -> dict[str, Any]:
     """The headline of the period before the scope's, on the same connection (same snapshot)."""
     before_start, before_end = previous_period(scope.start, scope.end)
-    before = make_scope(scope.conn, start=before_start, end=before_end, circle_id=scope.circle_id)
+    before = make_scope(scope.conn, start=before_start, end=before_end, circle_id=scope.circle_id, headline_only=True)
     return {"previous": _headline(before)}
 
 
@@ -175,7 +172,7 @@ def _cohorts(scope: Scope) -> dict[str, Any]:
 
 
 # Independent figure groups, the longest first (measured at a million posts).
-PARTS = (_activity, _conversation, _cohorts, _candidates)
+PARTS = (_activity, _conversation, _cohorts)
 # Connections computing them side by side: the first part is about half of a report's work
 # (measured), so a third connection would gain little.
 SIDE_BY_SIDE = 2

@@ -51,6 +51,8 @@ class Scope:
     start: date
     end: date
     circle_id: int | None
+    # The previous period of the KPI page needs its headline alone: no candidates' window.
+    headline_only: bool = False
     # Results shared by several figure groups of one report (e.g. the active members per day).
     cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -96,12 +98,16 @@ class Scope:
 POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 
 
-def make_scope(session: Session | Connection, *, start: date, end: date, circle_id: int | None) -> Scope:
+def make_scope(
+    session: Session | Connection, *, start: date, end: date, circle_id: int | None, headline_only: bool = False
+) -> Scope:
     conn = session.connection() if isinstance(session, Session) else session
     if conn.dialect.name == "postgresql":
         for name, value in POSTGRES_REPORT_SETTINGS.items():
             conn.execute(sa.select(sa.func.set_config(name, value, True)))  # True: this transaction only
-    return Scope(conn=conn, dialect=conn.dialect.name, start=start, end=end, circle_id=circle_id)
+    return Scope(
+        conn=conn, dialect=conn.dialect.name, start=start, end=end, circle_id=circle_id, headline_only=headline_only
+    )
 
 
 # Staff and members ---------------------------------------------------------------------------
@@ -219,6 +225,14 @@ def share_lists(source: Scope, others: list[Scope]) -> None:
     prepare(source)
     for other in others:
         other.cache.update(source.cache)
+
+
+def ambassador_ids(scope: Scope) -> Select[Any]:
+    """Users holding the role at end_ts: a grant before end_ts not revoked before end_ts."""
+    g = AMBASSADOR_GRANT
+    return sa.select(g.c.user_id).where(
+        g.c.granted_at < scope.end_ts, sa.or_(g.c.revoked_at.is_(None), g.c.revoked_at >= scope.end_ts)
+    )
 
 
 # Visible content in scope ----------------------------------------------------------------------

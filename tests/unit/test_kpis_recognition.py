@@ -169,7 +169,8 @@ def _busy_member(db, where, name, *, others, posts=10, days=8, reactions=5, star
     return who
 
 
-def test_ambassador_candidates_need_days_posts_and_reactions_from_others(db):
+@pytest.mark.parametrize("start", ["03-01", "2025-03-11"], ids=["10-day period", "365-day period"])
+def test_ambassador_candidates_need_days_posts_and_reactions_from_others_in_the_last_90_days(db, start):
     admin = user(db, "admin", admin=True)
     coffee = circle(db, "coffee", by=admin)
     others = [user(db, f"r{n}") for n in range(5)]
@@ -187,9 +188,9 @@ def test_ambassador_candidates_need_days_posts_and_reactions_from_others(db):
     staff.is_admin = True
     db.add(staff)
 
-    figures = kpis(db)
+    figures = kpis(db, start=start)
 
-    # k2 has 12 posts but only 4 reactions from others (its own does not count), k3 9 visible posts,
+    # Whatever the period's length: k2 has 12 posts but only 4 reactions from others (its own does not count), k3 9 visible posts,
     # k4 is an ambassador, k6's activity is older than 90 days (window 2025-12-11 … 03-10),
     # staffer is staff → k1 and k5
     assert figures["ambassador_candidates"] == 2

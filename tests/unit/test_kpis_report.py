@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from app import permissions
 from app.analytics import FIGURES, parse_day, period_from, previous_period, report
 from app.analytics.page import resolve_scope
+from app.analytics.report import HEADLINE, report_and_previous
 from app.analytics.snapshot import shared_snapshot
 from app.cli import app as cli_app
 from app.db import open_session
@@ -174,6 +175,28 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(db, count_queries):
         report(db, start=day("03-01"), end=day("03-10"), circle=None)
     assert many.count == few.count
     assert few.count <= 25
+
+
+def test_the_previous_headline_is_the_headline_of_the_previous_periods_own_report(db):
+    admin = user(db, "admin", admin=True)
+    coffee = circle(db, "coffee", by=admin)
+    for n, joined in enumerate(("01-10", "02-20", "03-02")):
+        who = user(db, f"u{n}", created=joined)
+        member(db, who, coffee)
+        if joined < "02-22":
+            visit(db, who, "02-22")
+        post(db, thread(db, coffee, who, at("03-03", 9, n)), who, at("03-04", 10, n))
+    db.commit()
+
+    current, previous = report_and_previous(db, start=day("03-01"), end=day("03-10"), circle=None)
+    before = report(db, start=day("02-19"), end=day("02-28"), circle=None)
+
+    alone = report(db, start=day("03-01"), end=day("03-10"), circle=None)
+    assert current == {**alone, "generated_at": current["generated_at"]}
+    assert set(previous) == set(HEADLINE) | ENVELOPE
+    assert {key: previous[key] for key in HEADLINE} == {key: before[key] for key in HEADLINE}
+    assert (previous["start"], previous["end"]) == ("2026-02-19", "2026-02-28")
+    assert previous["active_members"] == 2  # u0 and u1 visited on 02-22
 
 
 def test_cli_prints_the_same_json_as_the_report(db):
