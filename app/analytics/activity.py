@@ -92,17 +92,18 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
         active_, engaged_ = sa.func.count(sa.case((active(), 1))), sa.func.count(sa.case((engaged(), 1)))
         outside = non_member_ids(scope) if scope.circle_id is None else None
         if outside is None:
-            member = is_member(scope, a.c.user_id)
+            # Grouped by membership too, so each row's membership is looked up once.
+            member = sa.case((is_member(scope, a.c.user_id), 1), else_=0).label("member")
             statement = rows.add_columns(
-                a.c.day,
-                sa.func.count(sa.case((sa.and_(member, active()), 1))),
-                sa.func.count(sa.case((sa.and_(member, engaged()), 1))),
-                sa.func.sum(a.c.posts),
-                sa.func.sum(a.c.replies),
-                sa.func.sum(a.c.reactions),
-                sa.func.sum(sa.case((member, a.c.posts), else_=0)),
-            )
-            return {str(day): _ints(values) for day, *values in scope.all(statement)}
+                a.c.day, member, active_, engaged_, sa.func.sum(a.c.posts), sa.func.sum(a.c.replies), sa.func.sum(a.c.reactions)
+            ).group_by("member")
+            by_day: dict[str, tuple[int, ...]] = {}
+            for day, in_m, *values in scope.all(statement):  # at most two rows a day
+                act, eng, posts, replies, reactions = _ints(values)
+                counted = (act, eng, posts, replies, reactions, posts) if in_m else (0, 0, posts, replies, reactions, 0)
+                before = by_day.get(str(day), (0,) * len(DAY_FIGURES))
+                by_day[str(day)] = tuple(b + c for b, c in zip(before, counted, strict=True))
+            return by_day
         # Site-wide, M is every account but a short list: everyone's figures, minus that list's
         # (read through the user index), costs far less than testing each row against the list.
         everyone = rows.add_columns(

@@ -95,6 +95,32 @@ def test_series_has_one_row_per_day_with_active_engaged_posts_and_new_members(db
     assert figures["posts"] == 2 and figures["new_members"] == 1
 
 
+def test_circle_series_counts_everyones_posts_but_only_its_members_activity(db):
+    admin = user(db, "admin", admin=True)
+    coffee, tea = circle(db, "coffee", by=admin), circle(db, "tea", by=admin)
+    a, gone, outsider = user(db, "a"), user(db, "gone"), user(db, "outsider")
+    member(db, a, coffee)
+    member(db, gone, coffee, left="03-03")  # left before end_ts: not in M
+    member(db, outsider, tea)
+    t = thread(db, coffee, admin, at("03-01", 7))  # 03-01: a staff post (counts in posts)
+    visit(db, a, "03-01", coffee)  # 03-01: a active in coffee
+    visit(db, outsider, "03-01", tea)  # tea: nothing in coffee
+    post(db, t, a, at("03-02", 9))  # 03-02: a active, engaged
+    post(db, t, gone, at("03-02", 10))  # counts in posts, not in activity
+    visit(db, gone, "03-03", coffee)  # not a member: not active
+
+    figures = kpis(db, start="03-01", end="03-03", where=coffee)
+
+    assert figures["series"] == [
+        {"date": "2026-03-01", "active": 1, "engaged": 0, "posts": 1, "new_members": 0},
+        {"date": "2026-03-02", "active": 1, "engaged": 1, "posts": 2, "new_members": 0},
+        {"date": "2026-03-03", "active": 0, "engaged": 0, "posts": 0, "new_members": 0},
+    ]
+    assert figures["posts"] == 3
+    assert figures["member_post_share"] == 1 / 3  # a's one post of 3
+    assert figures["dau_avg"] == 2 / 3
+
+
 def test_series_of_an_empty_period_is_all_zeros(db):
     figures = kpis(db, start="03-09", end="03-10")
     assert figures["series"] == [
