@@ -165,7 +165,13 @@ def month_rows(dialect: str, months: Mapping[int, set[date]] | None = None) -> A
 def rebuild(connection: Connection) -> None:
     """Recomputes the whole rollup from the raw rows (importer, migration, repair)."""
     connection.execute(ACTIVITY_DAY.delete())
-    connection.execute(ACTIVITY_DAY.insert().from_select(COLUMNS, activity_rows(connection.dialect.name)))
+    rows = activity_rows(connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        # Written in key order, a period of one scope lies on adjacent pages of the table: the
+        # reports read (scope, day) ranges, which were spread over the whole table (a circle's
+        # 30 days: 14,865 pages of 16,000 at a million posts). SQLite stores the rows in key order.
+        rows = rows.order_by(sa.column("scope"), sa.column("day"), sa.column("user_id"))
+    connection.execute(ACTIVITY_DAY.insert().from_select(COLUMNS, rows))
     connection.execute(ACTIVITY_MONTH.delete())
     connection.execute(ACTIVITY_MONTH.insert().from_select(MONTH_COLUMNS, month_rows(connection.dialect.name)))
 
