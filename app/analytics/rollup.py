@@ -169,7 +169,7 @@ def rebuild(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Written in key order, a period of one scope lies on adjacent pages of the table: the
         # reports read (scope, day) ranges, which were spread over the whole table (a circle's
-        # 30 days: 14,865 pages of 16,000 at a million posts). SQLite stores the rows in key order.
+        # 30 days: 14,865 of its 31,129 pages at a million posts). SQLite stores them in key order.
         rows = rows.order_by(sa.column("scope"), sa.column("day"), sa.column("user_id"))
     connection.execute(ACTIVITY_DAY.insert().from_select(COLUMNS, rows))
     connection.execute(ACTIVITY_MONTH.delete())
