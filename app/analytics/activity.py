@@ -3,6 +3,8 @@
 Activity comes from the daily rollup (`app.analytics.rollup`): one row per user, day and scope.
 """
 
+import itertools
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,7 +97,13 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
             # Grouped by membership too, so each row's membership is looked up once.
             member = sa.case((is_member(scope, a.c.user_id), 1), else_=0).label("member")
             statement = rows.add_columns(
-                a.c.day, member, active_, engaged_, sa.func.sum(a.c.posts), sa.func.sum(a.c.replies), sa.func.sum(a.c.reactions)
+                a.c.day,
+                member,
+                active_,
+                engaged_,
+                sa.func.sum(a.c.posts),
+                sa.func.sum(a.c.replies),
+                sa.func.sum(a.c.reactions),
             ).group_by("member")
             by_day: dict[str, tuple[int, ...]] = {}
             for day, in_m, *values in scope.all(statement):  # at most two rows a day
@@ -146,67 +154,115 @@ def member_figures(scope: Scope) -> dict[str, int]:
     the candidates' 90-day window.
 
     Per member: active in P, engaged in P, active in P′, posts in P, and the window's figures.
-    Then: active and engaged members, retention's two counts, participation's (writers ranked
-    by posts, most first; a member without posts in P ranks after every writer) and the
-    ambassador candidates.
+    Then, in SQL, how many members wrote each number of posts in P, with how many of them were
+    active, engaged, active in P′ (retention) and candidates; the ranking of the writers
+    (participation) is read from those few rows.
     """
 
     def compute() -> dict[str, int]:
-        a = ACTIVITY_DAY
-        in_p = a.c.day >= scope.start
-        in_previous = sa.and_(a.c.day >= scope.previous_start, a.c.day < scope.start)
-        if scope.headline_only:
-            first_day, window = scope.previous_start, {}
-        else:
-            first_day = min(scope.previous_start, candidates.window_start(scope))
-            window = candidates.window_figures(scope, first_day)
-        # Days that only received reactions count in the window, never as activity.
-        per_user = (
-            activity_days(scope, first_day, scope.end_day, only_active=False)
-            .add_columns(
-                a.c.user_id,
-                sa.func.max(sa.case((sa.and_(in_p, active()), 1), else_=0)).label("in_p"),
-                sa.func.max(sa.case((sa.and_(in_p, engaged()), 1), else_=0)).label("engaged_p"),
-                sa.func.max(sa.case((sa.and_(in_previous, active()), 1), else_=0)).label("in_previous"),
-                sa.func.sum(sa.case((in_p, a.c.posts), else_=0)).label("posts"),
-                *(value.label(f"window_{key}") for key, value in window.items()),
-            )
-            .group_by(a.c.user_id)
-            .subquery("per_user")
-        )
+        per_user = _per_user(scope).subquery("per_user")
         # Who is a member is asked once per user, not once per row.
         per_member = sa.select(per_user).where(is_member(scope, per_user.c.user_id)).subquery("per_member")
-        order = (per_member.c.posts.desc(), per_member.c.user_id)
-        wrote = per_member.c.posts > 0
-        ranked = sa.select(
-            per_member,
-            sa.func.row_number().over(order_by=order).label("rn"),
-            sa.func.sum(per_member.c.posts).over(order_by=order, rows=(None, 0)).label("running"),
-            sa.func.count(sa.case((wrote, 1))).over().label("n"),
-            sa.func.sum(per_member.c.posts).over().label("total"),
-        ).subquery("ranked")
-        r = ranked.c
-        figures = {
-            "active_members": sa.func.count(sa.case((r.in_p == 1, 1))),
-            "engaged_members": sa.func.count(sa.case((r.engaged_p == 1, 1))),
-            "previous_active": sa.func.count(sa.case((r.in_previous == 1, 1))),
-            "retained": sa.func.count(sa.case((sa.and_(r.in_previous == 1, r.in_p == 1), 1))),
-            "writers": sa.func.count(sa.case((r.posts > 0, 1))),
-            "contributors": sa.func.count(sa.case((sa.and_(r.posts > 0, r.posts < 10), 1))),
-            "core": sa.func.count(sa.case((r.posts >= 10, 1))),
-            # Writers come first: the k = ceil(n / 10) biggest are rn <= ceil(n / 10) ⟺ 10 × (rn − 1) < n.
-            "top_posts": sa.func.sum(sa.case((sa.and_(r.posts > 0, 10 * (r.rn - 1) < r.n), r.posts), else_=0)),
-            "total_posts": sa.func.max(r.total),
-            "absence_factor": sa.func.min(sa.case((sa.and_(r.posts > 0, 2 * r.running >= r.total), r.rn))),
+        m = per_member.c
+        counts = {
+            "members": sa.func.count(),
+            "active_members": sa.func.count(sa.case((m.level >= 1, 1))),
+            "engaged_members": sa.func.count(sa.case((m.level == 2, 1))),
+            "previous_active": sa.func.count(sa.case((m.previous == 1, 1))),
+            "retained": sa.func.count(sa.case((sa.and_(m.previous == 1, m.level >= 1), 1))),
         }
-        if window:
-            qualifies = candidates.qualifies(scope, r.user_id, r.window_days, r.window_posts, r.window_reactions)
-            figures["candidates"] = sa.func.count(sa.case((qualifies, 1)))
-        row = scope.one(sa.select(*(value.label(key) for key, value in figures.items())))
-        # PostgreSQL sums integers as bigint or numeric; no rows give NULL.
-        return {key: int(value or 0) for key, value in zip(figures, row, strict=True)}
+        if not scope.headline_only:
+            qualifies = candidates.qualifies(scope, m.user_id, m.window_days, m.window_posts, m.window_reactions)
+            counts["candidates"] = sa.func.count(sa.case((qualifies, 1)))
+        histogram = sa.select(m.posts, *counts.values()).group_by(m.posts)  # a row per number of posts
+        figures = dict.fromkeys(counts, 0)
+        members_by_posts: dict[int, int] = {}
+        for posts, *values in scope.all(histogram):
+            for key, value in zip(counts, values, strict=True):
+                figures[key] += value
+            members_by_posts[int(posts)] = values[0]
+        del figures["members"]
+        return {**figures, **_writers(members_by_posts)}
 
     return dict(scope.cached("member_figures", compute))
+
+
+def _per_user(scope: Scope) -> Any:
+    """Per user with rollup rows in P′, P or the window: `level` in P (0 none, 1 active, 2
+    engaged), active in P′ (`previous`, 0 or 1), `posts` in P, and the window's active days,
+    posts and reactions received.
+
+    The days are cut into pieces that each lie wholly in or out of P, P′ and the window, so a
+    row's figures need no test of its day (SQLite evaluates every such test on each of a
+    million rows); the pieces' rows are then grouped by user.
+    """
+    a = ACTIVITY_DAY
+    zero = sa.literal(0, sa.Integer)
+    is_active = sa.case((active(), 1), else_=0)
+    window = None if scope.headline_only else (candidates.window_start(scope), scope.end_day)
+    pieces = []
+    for lo, hi in _pieces(scope, window):
+        in_p, in_previous = lo >= scope.start, scope.previous_start <= lo < scope.start
+        in_window = window is not None and lo >= window[0]
+        pieces.append(
+            activity_days(scope, lo, hi, only_active=False).add_columns(
+                a.c.user_id,
+                (sa.case((engaged(), 2), (active(), 1), else_=0) if in_p else zero).label("level"),
+                (is_active if in_previous else zero).label("previous"),
+                (a.c.posts if in_p else zero).label("posts"),
+                (is_active if in_window else zero).label("window_days"),
+                (a.c.posts if in_window else zero).label("window_posts"),
+                (a.c.received if in_window else zero).label("window_reactions"),
+            )
+        )
+    rows = sa.union_all(*pieces).subquery("rows")
+    r = rows.c
+    return sa.select(
+        r.user_id,
+        sa.func.max(r.level).label("level"),
+        sa.func.max(r.previous).label("previous"),
+        sa.func.sum(r.posts).label("posts"),
+        sa.func.sum(r.window_days).label("window_days"),
+        sa.func.sum(r.window_posts).label("window_posts"),
+        sa.func.sum(r.window_reactions).label("window_reactions"),
+    ).group_by(r.user_id)
+
+
+def _pieces(scope: Scope, window: tuple[date, date] | None) -> list[tuple[date, date]]:
+    """The days of P′, P and the window (if any), cut at each of their bounds, oldest first."""
+    periods = [(scope.previous_start, scope.start), (scope.start, scope.end_day), *([window] if window else [])]
+    bounds = sorted({day for period in periods for day in period})
+    return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if any(p[0] <= lo < p[1] for p in periods)]
+
+
+def _writers(members_by_posts: dict[int, int]) -> dict[str, int]:
+    """Participation's figures, from how many members wrote each number of posts in P.
+
+    writers, contributors (1-9 posts), core (10 or more), total_posts; top_posts: the posts
+    of the ceil(n / 10) members who wrote most; absence_factor: the fewest members whose posts
+    make at least half of them. Both depend on the numbers of posts only, not on who wrote them.
+    """
+    by_most = sorted(((posts, count) for posts, count in members_by_posts.items() if posts > 0), reverse=True)
+    writers = sum(count for _, count in by_most)
+    total = sum(posts * count for posts, count in by_most)
+    top_posts, left = 0, -(-writers // 10)
+    for posts, count in by_most:
+        taken = min(left, count)
+        top_posts, left = top_posts + taken * posts, left - taken
+    absence_factor, running = 0, 0
+    for posts, count in by_most:
+        if 2 * (running + posts * count) >= total:
+            absence_factor += -(-(total - 2 * running) // (2 * posts))  # the fewest of this many posts
+            break
+        running, absence_factor = running + posts * count, absence_factor + count
+    return {
+        "writers": writers,
+        "contributors": sum(count for posts, count in by_most if posts < 10),
+        "core": sum(count for posts, count in by_most if posts >= 10),
+        "top_posts": top_posts,
+        "total_posts": total,
+        "absence_factor": absence_factor,
+    }
 
 
 def _by_day(scope: Scope, statement: Any) -> dict[str, int]:

@@ -26,21 +26,14 @@ def window_start(scope: Scope) -> date:
     return scope.end_day - timedelta(days=WINDOW_DAYS)
 
 
-def window_figures(scope: Scope, first_day: date) -> dict[str, Any]:
-    """Per user (aggregates of their rollup rows from `first_day`), over the window's rows
-    only: active days, visible posts written, and reactions received from other users."""
+def window_figures() -> dict[str, Any]:
+    """Per user (aggregates of their rollup rows of the window): active days, visible posts
+    written, and reactions received from other users."""
     a = ACTIVITY_DAY
-    if first_day >= window_start(scope):  # every row is in the window: no test per row
-        return {
-            "days": sa.func.count(sa.case((active(), 1))),
-            "posts": sa.func.sum(a.c.posts),
-            "reactions": sa.func.sum(a.c.received),
-        }
-    in_window = a.c.day >= window_start(scope)
     return {
-        "days": sa.func.count(sa.case((sa.and_(in_window, active()), 1))),
-        "posts": sa.func.sum(sa.case((in_window, a.c.posts), else_=0)),
-        "reactions": sa.func.sum(sa.case((in_window, a.c.received), else_=0)),
+        "days": sa.func.count(sa.case((active(), 1))),
+        "posts": sa.func.sum(a.c.posts),
+        "reactions": sa.func.sum(a.c.received),
     }
 
 
@@ -57,7 +50,7 @@ def qualifies(scope: Scope, user_id: Any, days: Any, posts: Any, reactions: Any)
 def _candidates(scope: Scope) -> Any:
     """The candidates with their three figures: `user_id`, `days`, `posts`, `reactions`."""
     a = ACTIVITY_DAY
-    figures = window_figures(scope, window_start(scope))
+    figures = window_figures()
     return (
         activity_days(scope, window_start(scope), scope.end_day, only_active=False)
         .add_columns(a.c.user_id, *(value.label(key) for key, value in figures.items()))

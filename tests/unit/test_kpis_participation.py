@@ -1,5 +1,6 @@
 """KPIs — participation (90-9-1) and concentration. P = 2026-03-01 … 03-10."""
 
+from app.analytics.activity import _writers
 from tests.unit.test_kpis_builders import at, circle, kpis, member, post, thread, user, visit
 
 
@@ -80,3 +81,19 @@ def test_top_share_is_null_and_absence_factor_zero_when_members_wrote_nothing(db
     assert figures["top10_post_share"] is None
     assert figures["absence_factor"] == 0
     assert figures["lurkers"] == 1
+
+
+def test_writers_ranking_from_the_members_by_number_of_posts_splits_ties_at_the_cut():
+    # 25 writers: 2 wrote 10 posts, 23 wrote 4 (and lurkers, with 0, count nowhere here).
+    figures = _writers({0: 40, 10: 2, 4: 23})
+
+    assert (figures["writers"], figures["contributors"], figures["core"]) == (25, 23, 2)
+    assert figures["total_posts"] == 2 * 10 + 23 * 4  # 112
+    assert figures["top_posts"] == 10 + 10 + 4  # k = ceil(25 / 10) = 3: the cut falls among the 4s
+    assert figures["absence_factor"] == 2 + 9  # 20 + 9 × 4 = 56 ≥ 112 / 2, 20 + 8 × 4 = 52 is not
+
+
+def test_writers_ranking_without_writers_is_all_zero():
+    assert _writers({0: 5}) == dict.fromkeys(
+        ("writers", "contributors", "core", "top_posts", "total_posts", "absence_factor"), 0
+    )

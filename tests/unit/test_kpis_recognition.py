@@ -169,7 +169,11 @@ def _busy_member(db, where, name, *, others, posts=10, days=8, reactions=5, star
     return who
 
 
-@pytest.mark.parametrize("start", ["03-01", "2025-03-11"], ids=["10-day period", "365-day period"])
+@pytest.mark.parametrize(
+    "start",
+    ["03-10", "03-01", "01-10", "2025-03-11"],
+    ids=["1-day period", "10-day period", "60-day period (the window starts in P′)", "365-day period"],
+)
 def test_ambassador_candidates_need_days_posts_and_reactions_from_others_in_the_last_90_days(db, start):
     admin = user(db, "admin", admin=True)
     coffee = circle(db, "coffee", by=admin)
