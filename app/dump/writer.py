@@ -231,6 +231,7 @@ class DatabaseWriter:
                     # Fresh statistics, so the first queries after an import get good plans.
                     self.execute(f'ANALYZE "{table}"')
             self.execute("ANALYZE activity_day")
+            self.execute("ANALYZE activity_month")
 
     def _renumber(self, threads: list[int]) -> None:
         """Numbers follow created_at (then file order) in threads whose posts came out of order."""
