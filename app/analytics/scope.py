@@ -5,7 +5,7 @@ Every figure module builds on these selectables, so the words of KPIS.md ("staff
 once, here, as SQL.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -220,11 +220,13 @@ def prepare(scope: Scope) -> None:
         excluded_accounts(scope, scope.end_ts)
 
 
-def share_lists(source: Scope, others: list[Scope]) -> None:
-    """Gives `others` (scopes of the same period on the same snapshot) the lists `source` has fetched."""
+def share_cache(source: Scope, other: Scope) -> Scope:
+    """`other` (a scope of the same period on the same snapshot, on another connection) with
+    the cache of `source`, so what one computes the other reads: the account lists, fetched
+    here once, and the passes' results. Each entry is written once, by the thread that
+    computes it."""
     prepare(source)
-    for other in others:
-        other.cache.update(source.cache)
+    return replace(other, cache=source.cache)
 
 
 def ambassador_ids(scope: Scope) -> Select[Any]:
