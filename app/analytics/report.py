@@ -136,13 +136,23 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 
 def _headline(scope: Scope) -> dict[str, Any]:
     figures: dict[str, Any] = {}
-    figures.update(activity.growth(scope))
+    figures.update(_growth(scope))
     figures.update(activity.habit(scope))
     figures["engagement_rate"] = ratio(figures["engaged_members"], figures["members_total"])
-    figures.update(recognition.nps(scope))
-    figures.update(recognition.ambassadors(scope, members_total=figures["members_total"]))
+    figures.update(scope.cached("nps", lambda: recognition.nps(scope)))
+    figures.update(_ambassadors(scope))
     figures.update(activity.retention(scope))
     return figures
+
+
+def _growth(scope: Scope) -> dict[str, Any]:
+    return scope.cached("growth", lambda: activity.growth(scope))  # type: ignore[no-any-return]
+
+
+def _ambassadors(scope: Scope) -> dict[str, Any]:
+    members_total = _growth(scope)["members_total"]
+    figures = scope.cached("ambassadors", lambda: recognition.ambassadors(scope, members_total=members_total))
+    return figures  # type: ignore[no-any-return]
 
 
 def _activity(scope: Scope) -> dict[str, Any]:
@@ -166,6 +176,14 @@ def _day_pass(scope: Scope) -> dict[str, Any]:
     return {}
 
 
+def _people(scope: Scope) -> dict[str, Any]:
+    """The headline's own few statements (members, newcomers, referrals, NPS, ambassadors)."""
+    _growth(scope)
+    _ambassadors(scope)
+    scope.cached("nps", lambda: recognition.nps(scope))
+    return {}
+
+
 def _conversation(scope: Scope) -> dict[str, Any]:
     return {**conversation.depth(scope), **recognition.badges(scope)}
 
@@ -183,8 +201,8 @@ def _cohorts(scope: Scope) -> dict[str, Any]:
 
 # The report's work in two rounds, each side by side on SIDE_BY_SIDE connections: first the
 # independent passes and figure groups, the longest first (measured at a million posts; the
-# per-member pass is about 40% of a report); then the figures read from the passes' results.
-FIRST = (_member_pass, _conversation, _cohorts, _day_pass)
+# per-member pass is about 40% of a report); then the figures read from their results.
+FIRST = (_member_pass, _conversation, _cohorts, _day_pass, _people)
 THEN = (_activity,)
 # A third connection would gain little on two cores: the rounds are bound by the CPU.
 SIDE_BY_SIDE = 2
