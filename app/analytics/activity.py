@@ -4,15 +4,16 @@ Activity comes from the daily rollup (`app.analytics.rollup`): one row per user,
 """
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.analytics import candidates
-from app.analytics.dialect import days, utc_date
+from app.analytics.dialect import days, monday, utc_date
 from app.analytics.scope import (
     ACTIVITY_DAY,
+    ACTIVITY_WEEK,
     INVITE,
     Scope,
     active,
@@ -194,29 +195,23 @@ def _per_user(scope: Scope) -> Any:
 
     The days are cut into pieces that each lie wholly in or out of P, P′ and the window, so a
     row's figures need no test of its day (SQLite evaluates every such test on each of a
-    million rows); the pieces' rows are then grouped by user.
+    million rows). A piece's whole weeks are read from `activity_week` (one row per user and
+    week instead of up to seven), its other days from `activity_day`; all are then grouped
+    by user.
     """
-    a = ACTIVITY_DAY
-    zero = sa.literal(0, sa.Integer)
-    is_active = sa.case((active(), 1), else_=0)
     window = None if scope.headline_only else (candidates.window_start(scope), scope.end_day)
-    pieces = []
+    rows = []
     for lo, hi in _pieces(scope, window):
-        in_p, in_previous = lo >= scope.start, scope.previous_start <= lo < scope.start
-        in_window = window is not None and lo >= window[0]
-        pieces.append(
-            activity_days(scope, lo, hi, only_active=False).add_columns(
-                a.c.user_id,
-                (sa.case((engaged(), 2), (active(), 1), else_=0) if in_p else zero).label("level"),
-                (is_active if in_previous else zero).label("previous"),
-                (a.c.posts if in_p else zero).label("posts"),
-                (is_active if in_window else zero).label("window_days"),
-                (a.c.posts if in_window else zero).label("window_posts"),
-                (a.c.received if in_window else zero).label("window_reactions"),
-            )
-        )
-    rows = sa.union_all(*pieces).subquery("rows")
-    r = rows.c
+        feeds = (lo >= scope.start, scope.previous_start <= lo < scope.start, window is not None and lo >= window[0])
+        weeks = whole_weeks(lo, hi)
+        if weeks is None:
+            rows.append(_day_rows(scope, lo, hi, *feeds))
+            continue
+        first_monday, end_monday = weeks
+        rows.append(_week_rows(scope, first_monday, end_monday, *feeds))
+        rows.extend(_day_rows(scope, a, b, *feeds) for a, b in ((lo, first_monday), (end_monday, hi)) if a < b)
+    union = sa.union_all(*rows).subquery("rows")
+    r = union.c
     return sa.select(
         r.user_id,
         sa.func.max(r.level).label("level"),
@@ -226,6 +221,45 @@ def _per_user(scope: Scope) -> Any:
         sa.func.sum(r.window_posts).label("window_posts"),
         sa.func.sum(r.window_reactions).label("window_reactions"),
     ).group_by(r.user_id)
+
+
+ZERO = sa.literal(0, sa.Integer)
+
+
+def _day_rows(scope: Scope, lo: date, hi: date, in_p: bool, in_previous: bool, in_window: bool) -> Any:
+    """The rollup's day rows of [lo, hi) with the figures of `_per_user` they feed."""
+    a = ACTIVITY_DAY
+    is_active = sa.case((active(), 1), else_=0)
+    return activity_days(scope, lo, hi, only_active=False).add_columns(
+        a.c.user_id,
+        (sa.case((engaged(), 2), (active(), 1), else_=0) if in_p else ZERO).label("level"),
+        (is_active if in_previous else ZERO).label("previous"),
+        (a.c.posts if in_p else ZERO).label("posts"),
+        (is_active if in_window else ZERO).label("window_days"),
+        (a.c.posts if in_window else ZERO).label("window_posts"),
+        (a.c.received if in_window else ZERO).label("window_reactions"),
+    )
+
+
+def _week_rows(scope: Scope, lo: date, hi: date, in_p: bool, in_previous: bool, in_window: bool) -> Any:
+    """The rollup's week rows of the whole weeks in [lo, hi) (Mondays), with the same columns."""
+    w = ACTIVITY_WEEK
+    return sa.select(
+        w.c.user_id,
+        (sa.case((w.c.engaged_days > 0, 2), (w.c.active_days > 0, 1), else_=0) if in_p else ZERO).label("level"),
+        (sa.case((w.c.active_days > 0, 1), else_=0) if in_previous else ZERO).label("previous"),
+        (w.c.posts if in_p else ZERO).label("posts"),
+        (w.c.active_days if in_window else ZERO).label("window_days"),
+        (w.c.posts if in_window else ZERO).label("window_posts"),
+        (w.c.received if in_window else ZERO).label("window_reactions"),
+    ).where(w.c.scope == (scope.circle_id or 0), w.c.week >= lo, w.c.week < hi)
+
+
+def whole_weeks(lo: date, hi: date) -> tuple[date, date] | None:
+    """The Mondays [first, end) of the whole weeks (Monday to Sunday) inside the days [lo, hi),
+    or None when there is none."""
+    first, end = lo + timedelta(days=-lo.weekday() % 7), monday(hi)
+    return (first, end) if first < end else None
 
 
 def _pieces(scope: Scope, window: tuple[date, date] | None) -> list[tuple[date, date]]:

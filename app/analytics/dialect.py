@@ -28,6 +28,18 @@ def month_start(column: Any, dialect: str) -> ColumnElement[date]:
     return sa.func.date(column, "start of month", type_=sa.Date)
 
 
+def week_start(column: Any, dialect: str) -> ColumnElement[date]:
+    """The Monday of the week of a date column, as a date."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.date_trunc("week", column), sa.Date)
+    # 'weekday 0': the next Sunday, or the day itself if a Sunday; six days before is its Monday.
+    return sa.func.date(column, "weekday 0", "-6 days", type_=sa.Date)
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
 def days(start: date, end_exclusive: date) -> list[date]:
     """The calendar days of [start, end_exclusive): for filling series, never rows."""
     return [start + timedelta(days=n) for n in range((end_exclusive - start).days)]

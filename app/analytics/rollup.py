@@ -11,6 +11,9 @@ definition, in their own transaction (`refresh`): posts, reactions, visits and t
 written through the ORM by the session hook of `app.models.activity`, bulk statements by an
 explicit call. The importer and `python -m app.analytics.rollup rebuild` rebuild it whole.
 
+`activity_month` (the months each user was active) and `activity_week` (each user's week
+in sums) are derived from `activity_day` and refreshed with it.
+
 Cells are addressed as {user_id: {day, …}}: every scope of those (user, day) pairs is
 recomputed, so a thread moving between circles needs nothing special.
 """
@@ -25,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.analytics.dialect import add_months, month_start, utc_date
+from app.analytics.dialect import add_months, monday, month_start, utc_date, week_start
 from app.analytics.scope import (
     POST,
     REACTION,
@@ -40,7 +43,9 @@ from app.analytics.scope import (
 
 ACTIVITY_DAY = TABLES["activity_day"]
 ACTIVITY_MONTH = TABLES["activity_month"]
+ACTIVITY_WEEK = TABLES["activity_week"]
 MONTH_COLUMNS = ("user_id", "scope", "month")
+WEEK_COLUMNS = ("scope", "week", "user_id", "active_days", "engaged_days", "posts", "received")
 COUNTS = ("visits", "posts", "replies", "reactions", "received")
 COLUMNS = ("user_id", "day", "scope", *COUNTS)
 Cells = dict[int, set[date]]
@@ -159,11 +164,46 @@ def month_rows(dialect: str, months: Mapping[int, set[date]] | None = None) -> A
     return statement
 
 
+
+def week_rows(dialect: str, weeks: Mapping[int, set[date]] | None = None) -> Any:
+    """`activity_week` as `activity_day` says (only `weeks`, {user_id: Mondays}, when given)."""
+    a = ACTIVITY_DAY
+    day = a.c.day
+    week = week_start(day, dialect)
+    active = (a.c.visits + a.c.posts + a.c.reactions) > 0
+    engaged = (a.c.posts + a.c.reactions) > 0
+    statement = sa.select(
+        a.c.scope,
+        week.label("week"),
+        a.c.user_id,
+        sa.func.count(sa.case((active, 1))).label("active_days"),
+        sa.func.count(sa.case((engaged, 1))).label("engaged_days"),
+        sa.func.sum(a.c.posts).label("posts"),
+        sa.func.sum(a.c.received).label("received"),
+    ).group_by(a.c.scope, week, a.c.user_id)
+    if weeks is not None:
+        statement = statement.where(
+            sa.or_(
+                *(
+                    sa.and_(
+                        a.c.user_id == user_id,
+                        day >= min(mondays),
+                        day < max(mondays) + timedelta(days=7),
+                        week.in_(sorted(mondays)),
+                    )
+                    for user_id, mondays in weeks.items()
+                )
+            )
+        )
+    return statement
+
 # Keeping it exact ------------------------------------------------------------------------------
 
 
-def rebuild(connection: Connection) -> None:
-    """Recomputes the whole rollup from the raw rows (importer, migration, repair)."""
+def rebuild(connection: Connection, *, weeks: bool = True) -> None:
+    """Recomputes the whole rollup from the raw rows (importer, migration, repair).
+
+    `weeks=False`: not `activity_week` (migration 0005 ran before that table existed)."""
     connection.execute(ACTIVITY_DAY.delete())
     rows = activity_rows(connection.dialect.name)
     if connection.dialect.name == "postgresql":
@@ -174,6 +214,17 @@ def rebuild(connection: Connection) -> None:
     connection.execute(ACTIVITY_DAY.insert().from_select(COLUMNS, rows))
     connection.execute(ACTIVITY_MONTH.delete())
     connection.execute(ACTIVITY_MONTH.insert().from_select(MONTH_COLUMNS, month_rows(connection.dialect.name)))
+    if weeks:
+        rebuild_weeks(connection)
+
+
+def rebuild_weeks(connection: Connection) -> None:
+    """Recomputes `activity_week` from `activity_day`."""
+    connection.execute(ACTIVITY_WEEK.delete())
+    rows = week_rows(connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        rows = rows.order_by(sa.column("scope"), sa.column("week"), sa.column("user_id"))  # see rebuild()
+    connection.execute(ACTIVITY_WEEK.insert().from_select(WEEK_COLUMNS, rows))
 
 
 def refresh(
@@ -222,6 +273,12 @@ def refresh(
             ACTIVITY_MONTH.delete().where(_day_in_cells(ACTIVITY_MONTH.c.user_id, ACTIVITY_MONTH.c.month, months))
         )
         connection.execute(ACTIVITY_MONTH.insert().from_select(MONTH_COLUMNS, month_rows(dialect, months)))
+        # And the weeks of those days.
+        weeks = {user_id: {monday(day) for day in days} for user_id, days in chunk.items()}
+        connection.execute(
+            ACTIVITY_WEEK.delete().where(_day_in_cells(ACTIVITY_WEEK.c.user_id, ACTIVITY_WEEK.c.week, weeks))
+        )
+        connection.execute(ACTIVITY_WEEK.insert().from_select(WEEK_COLUMNS, week_rows(dialect, weeks)))
 
 
 def _content_conditions(post_ids: set[int], thread_ids: set[int], author_id: int | None) -> list[Any]:
@@ -331,6 +388,7 @@ def mismatches(connection: Connection) -> int:
     dialect = connection.dialect.name
     computed_days = activity_rows(dialect).subquery("computed_days")
     computed_months = month_rows(dialect, None).subquery("computed_months")
+    computed_weeks = week_rows(dialect).subquery("computed_weeks")
     return _differences(
         connection,
         sa.select(*(ACTIVITY_DAY.c[name] for name in COLUMNS)),
@@ -339,6 +397,10 @@ def mismatches(connection: Connection) -> int:
         connection,
         sa.select(*(ACTIVITY_MONTH.c[name] for name in MONTH_COLUMNS)),
         sa.select(*(computed_months.c[name] for name in MONTH_COLUMNS)),
+    ) + _differences(
+        connection,
+        sa.select(*(ACTIVITY_WEEK.c[name] for name in WEEK_COLUMNS)),
+        sa.select(*(computed_weeks.c[name] for name in WEEK_COLUMNS)),
     )
 
 

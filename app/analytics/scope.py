@@ -31,6 +31,7 @@ AMBASSADOR_GRANT = TABLES["ambassador_grant"]
 PULSE = TABLES["pulse"]
 ACTIVITY_DAY = TABLES["activity_day"]
 ACTIVITY_MONTH = TABLES["activity_month"]
+ACTIVITY_WEEK = TABLES["activity_week"]
 
 
 # At most this many account ids are listed in a statement (bound parameters) instead of a subquery.

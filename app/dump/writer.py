@@ -232,6 +232,7 @@ class DatabaseWriter:
                     self.execute(f'ANALYZE "{table}"')
             self.execute("ANALYZE activity_day")
             self.execute("ANALYZE activity_month")
+            self.execute("ANALYZE activity_week")
 
     def _renumber(self, threads: list[int]) -> None:
         """Numbers follow created_at (then file order) in threads whose posts came out of order."""

@@ -1,7 +1,7 @@
 """All tables, imported here so `SQLModel.metadata` knows every one of them."""
 
 from app.models.accounts import ApiToken, PasswordReset, RateEvent, SiteSetting, User, UserSession
-from app.models.activity import ActivityDay, ActivityMonth, Notification, Visit
+from app.models.activity import ActivityDay, ActivityMonth, ActivityWeek, Notification, Visit
 from app.models.base import utcnow
 from app.models.circles import Circle, Invite, Membership
 from app.models.conversations import Post, PostRevision, Reaction, ReadState, Thread
@@ -11,6 +11,7 @@ from app.models.recognition import AmbassadorGrant, Badge, BadgeAward, Moderatio
 __all__ = [
     "ActivityDay",
     "ActivityMonth",
+    "ActivityWeek",
     "AmbassadorGrant",
     "Badge",
     "BadgeAward",

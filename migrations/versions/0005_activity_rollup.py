@@ -51,7 +51,7 @@ def upgrade() -> None:
     # Data migration: the rollup of the rows already there (derived data, exact from the start).
     from app.analytics.rollup import rebuild
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), weeks=False)  # activity_week comes with 0006
 
 
 def downgrade() -> None:

@@ -3,9 +3,12 @@
 P = 2026-03-01 … 2026-03-10 (L = 10 days), P′ = 2026-02-19 … 2026-02-28, end_ts = 03-11 00:00Z.
 """
 
+from datetime import date
+
 import pytest
 
 from app.analytics import scope
+from app.analytics.activity import whole_weeks
 from tests.unit.test_kpis_builders import at, circle, invite, kpis, member, post, react, thread, user, visit
 
 
@@ -210,3 +213,39 @@ def test_dau_avg_counts_each_member_once_per_day_however_many_actions(db):
     # 1 member-day over L = 4 days
     assert figures["dau_avg"] == 0.25
     assert figures["stickiness"] == 0.25  # 0.25 / 1 active member
+
+
+def test_a_period_of_whole_weeks_counts_each_day_in_its_own_period(db):
+    # P = Monday 03-02 … Sunday 03-15 and P′ = 02-16 … 03-01 are whole weeks: the per-member
+    # pass reads them as week rows, and the days around their edges as day rows.
+    admin = user(db, "admin", admin=True)
+    coffee = circle(db, "coffee", by=admin)
+    a, b, c, d = (user(db, name) for name in "abcd")
+    t = thread(db, coffee, admin, at("02-01"))
+    visit(db, a, "03-01")  # a: the last day of P′ (a Sunday) …
+    visit(db, a, "03-02")  # … and the first of P (a Monday): retained
+    post(db, t, b, at("02-16"))  # b: the first day of P′ only
+    post(db, t, c, at("03-15", 23, 59))  # c: the last minute of P
+    visit(db, d, "03-16")  # d: after end_ts, the Monday of the next week
+    react(db, post(db, t, admin, at("03-09")), d, at("02-15", 12))  # … and the day before P′
+
+    figures = kpis(db, start="03-02", end="03-15")
+
+    assert figures["active_members"] == 2  # a, c
+    assert figures["engaged_members"] == 1  # c
+    assert figures["retention_rate"] == 1 / 2  # active in P′: a, b; of them in P: a
+    assert figures["contributors"] == 1  # c's post
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        ("2026-03-02", "2026-03-16", ("2026-03-02", "2026-03-16")),  # Monday to Monday: two weeks
+        ("2026-03-01", "2026-03-11", ("2026-03-02", "2026-03-09")),  # Sunday to Wednesday: one
+        ("2026-03-03", "2026-03-10", None),  # Tuesday to Tuesday: no whole week
+        ("2026-03-02", "2026-03-08", None),  # Monday to Sunday, Sunday excluded
+    ],
+)
+def test_whole_weeks_are_the_mondays_of_the_weeks_wholly_inside_the_days(lo, hi, expected):
+    weeks = whole_weeks(date.fromisoformat(lo), date.fromisoformat(hi))
+    assert weeks == (tuple(date.fromisoformat(monday) for monday in expected) if expected else None)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app import permissions
 from app.analytics import rollup
-from app.models import ActivityDay, Circle, Post, User
+from app.models import ActivityDay, ActivityWeek, Circle, Post, User
 from app.services import moderation, personal_data, posts, visits
 from tests.factories import PASSWORD, add_member, make_circle, make_reply, make_thread, make_user
 from tests.unit.test_kpis_builders import at, react, visit
@@ -111,4 +111,16 @@ def test_rebuild_restores_a_damaged_rollup(db):
     db.exec(ActivityDay.__table__.delete())  # type: ignore[attr-defined,call-overload]
     assert not exact(db)
     rollup.rebuild(db.connection())
+    assert exact(db)
+
+
+def test_a_damaged_week_is_found_and_rebuilt_from_the_days(db):
+    admin = make_user(db, "root_admin", admin=True)
+    espresso = make_circle(db, "espresso", by=admin)
+    mel = make_user(db, "mel")
+    add_member(db, espresso, mel)
+    make_thread(db, espresso, mel)
+    db.exec(ActivityWeek.__table__.update().values(posts=7))  # type: ignore[attr-defined,call-overload]
+    assert not exact(db)
+    rollup.rebuild_weeks(db.connection())
     assert exact(db)
