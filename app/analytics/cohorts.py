@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.analytics.activity import ratio
-from app.analytics.dialect import add_months, month_start, utc_date
+from app.analytics.dialect import add_months, utc_month
 from app.analytics.scope import (
     ACTIVITY_DAY,
     ACTIVITY_MONTH,
@@ -32,7 +32,7 @@ def cohorts(scope: Scope) -> list[dict[str, Any]]:
     cohort = (
         sa.select(
             members.c.user_id,
-            month_start(utc_date(members.c.joined_at, scope.dialect), scope.dialect).label("month"),
+            utc_month(members.c.joined_at, scope.dialect).label("month"),
         )
         .where(members.c.joined_at >= midnight(months[0]), members.c.joined_at < scope.end_ts)
         .subquery("cohort")

@@ -28,6 +28,15 @@ def month_start(column: Any, dialect: str) -> ColumnElement[date]:
     return sa.func.date(column, "start of month", type_=sa.Date)
 
 
+def utc_month(column: Any, dialect: str) -> ColumnElement[date]:
+    """The first day of the UTC month of a timestamp column, as a date."""
+    if dialect == "postgresql":
+        return month_start(utc_date(column, dialect), dialect)
+    # The stored text starts with 'YYYY-MM': cutting it costs far less than parsing it twice
+    # with date() (measured on the cohorts' 300,000 rows at a million posts).
+    return sa.type_coerce(sa.func.substr(column, 1, 7).concat("-01"), sa.Date)
+
+
 def week_start(column: Any, dialect: str) -> ColumnElement[date]:
     """The Monday of the week of a date column, as a date."""
     if dialect == "postgresql":
