@@ -49,6 +49,7 @@ def import_dump(
         raise
     writer.close()
     session.commit()
+    writer.vacuum(plan.lines)
     return plan.counts
 
 

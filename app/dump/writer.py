@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.analytics import rollup
@@ -44,6 +45,7 @@ PG_SEARCH_VECTOR = (
     "|| setweight(to_tsvector('simple', cercle_unaccent(p.body_md)), 'B')"
 )
 RENUMBER_CHUNK = 500
+ROLLUP_TABLES = (rollup.ACTIVITY_DAY.name, rollup.ACTIVITY_WEEK.name, rollup.ACTIVITY_MONTH.name)
 
 
 class DatabaseWriter:
@@ -228,11 +230,23 @@ class DatabaseWriter:
                     self.execute(
                         f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT max(id) FROM \"{table}\"))"
                     )
-                    # Fresh statistics, so the first queries after an import get good plans.
-                    self.execute(f'ANALYZE "{table}"')
-            self.execute("ANALYZE activity_day")
-            self.execute("ANALYZE activity_month")
-            self.execute("ANALYZE activity_week")
+
+    def vacuum(self, lines: int) -> None:
+        """PostgreSQL, once the import is committed: `VACUUM (ANALYZE)` of every table it
+        filled. The statistics give the first queries good plans; the visibility map lets them
+        read covering indexes alone (the KPIs' depth of conversation: 0.54 s with a scan of the
+        post table, 0.16 s from its index, at a million posts). Autovacuum would do it later,
+        where it is on."""
+        if self.dialect != "postgresql":
+            return
+        self.progress("statistics", lines)
+        tables = [table for table, count in self.written.items() if count] + list(ROLLUP_TABLES)
+        bind = self.session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with engine.connect() as connection:  # VACUUM runs outside a transaction
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in tables:
+                autocommit.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
 
     def _renumber(self, threads: list[int]) -> None:
         """Numbers follow created_at (then file order) in threads whose posts came out of order."""

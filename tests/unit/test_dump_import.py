@@ -688,3 +688,16 @@ def test_two_current_ambassador_grants_for_one_user_are_refused(db):
 def test_an_error_on_the_last_line_leaves_nothing_behind(db):
     records = community() + [{"type": "pulse", "user": "u-bob", "score": -1, "created_at": "2026-01-11T08:00:00Z"}]
     assert_refused(db, records, len(records) + 1, "score: must be an integer from 0 to 10")
+
+
+def test_an_import_into_postgresql_ends_by_vacuuming_and_analysing_the_tables_it_filled(db):
+    stages: list[str] = []
+    import_dump(db, lines(community()), progress=lambda kind, _line: stages.append(kind))
+    if db.get_bind().dialect.name != "postgresql":
+        assert "statistics" not in stages  # SQLite's planner needs neither
+        return
+    assert stages[-1] == "statistics"
+    done = db.execute(
+        text("SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL")
+    )
+    assert {"user", "post", "reaction", "activity_day", "activity_week", "activity_month"} <= set(done.scalars())
