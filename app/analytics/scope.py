@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
@@ -114,10 +114,13 @@ def make_scope(
 # Staff and members ---------------------------------------------------------------------------
 
 
-def staff_ids() -> Select[Any]:
+def staff_ids() -> CompoundSelect[Any]:
     """Admins and current hosts, as the database stands now (one set for every period)."""
+    # Two indexed lookups (`= true`, which an index serves, unlike `IS true`), not a scan of
+    # every account testing each for either.
+    admins = sa.select(USER.c.id).where(USER.c.is_admin == sa.true())
     hosts = sa.select(MEMBERSHIP.c.user_id).where(MEMBERSHIP.c.role == "host", MEMBERSHIP.c.state == "active")
-    return sa.select(USER.c.id).where(sa.or_(USER.c.is_admin.is_(True), USER.c.id.in_(hosts)))
+    return sa.union(admins, hosts)
 
 
 def staff_list(scope: Scope) -> list[int]:

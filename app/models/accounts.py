@@ -10,6 +10,12 @@ from app.models.base import fk, utc_field
 
 class User(SQLModel, table=True):
     __tablename__ = "user"
+    __table_args__ = (
+        # The KPI report lists the admins and the deleted accounts (a handful of rows each)
+        # once per report: through these, not by reading every account.
+        sa.Index("ix_user_is_admin", "is_admin"),
+        sa.Index("ix_user_deleted_at", "deleted_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=40, sa_column_kwargs={"unique": True})

@@ -45,6 +45,8 @@ class Membership(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "circle_id"),
         sa.Index("ix_membership_circle_id_state", "circle_id", "state"),
+        # The hosts (staff, for the KPIs): a few rows among every membership.
+        sa.Index("ix_membership_role_state", "role", "state", "user_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
