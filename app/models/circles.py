@@ -47,6 +47,9 @@ class Membership(SQLModel, table=True):
         sa.Index("ix_membership_circle_id_state", "circle_id", "state"),
         # The hosts (staff, for the KPIs): a few rows among every membership.
         sa.Index("ix_membership_role_state", "role", "state", "user_id"),
+        # A circle's members at a moment, read by most statements of a circle's KPI report:
+        # covering, so they come from the index alone (its rows are spread over the table).
+        sa.Index("ix_membership_circle_members", "circle_id", "joined_at", "left_at", "state", "user_id", "invite_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

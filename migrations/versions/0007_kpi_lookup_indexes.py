@@ -1,4 +1,4 @@
-"""indexes for the KPIs' lists of staff and deleted accounts: admins, deletion times, hosts
+"""indexes for the KPIs: admins, deletion times and hosts (the lists of staff and deleted accounts), a circle's members (covering)
 
 Revision ID: 0007
 Revises: 0006
@@ -19,9 +19,16 @@ def upgrade() -> None:
     op.create_index('ix_user_is_admin', 'user', ['is_admin'], unique=False)
     op.create_index('ix_user_deleted_at', 'user', ['deleted_at'], unique=False)
     op.create_index('ix_membership_role_state', 'membership', ['role', 'state', 'user_id'], unique=False)
+    op.create_index(
+        'ix_membership_circle_members',
+        'membership',
+        ['circle_id', 'joined_at', 'left_at', 'state', 'user_id', 'invite_id'],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_membership_circle_members', table_name='membership')
     op.drop_index('ix_membership_role_state', table_name='membership')
     op.drop_index('ix_user_deleted_at', table_name='user')
     op.drop_index('ix_user_is_admin', table_name='user')
