@@ -20,7 +20,7 @@ recomputed, so a thread moving between circles needs nothing special.
 
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,8 @@ from app.analytics.scope import (
     TABLES,
     THREAD,
     VISIT,
+    active,
+    engaged,
     midnight,
     posts_from,
     reactions_from,
@@ -143,59 +145,49 @@ def _day_in_cells(user: Any, day: Any, cells: Mapping[int, set[date]]) -> Any:
 
 def month_rows(dialect: str, months: Mapping[int, set[date]] | None = None) -> Any:
     """`activity_month` as `activity_day` says (only `months`, {user_id: first days}, when given)."""
-    day = ACTIVITY_DAY.c.day
-    month = month_start(day, dialect)
-    active = (ACTIVITY_DAY.c.visits + ACTIVITY_DAY.c.posts + ACTIVITY_DAY.c.reactions) > 0
-    statement = sa.select(ACTIVITY_DAY.c.user_id, ACTIVITY_DAY.c.scope, month.label("month")).where(active).distinct()
+    month = month_start(ACTIVITY_DAY.c.day, dialect)
+    statement = (
+        sa.select(ACTIVITY_DAY.c.user_id, ACTIVITY_DAY.c.scope, month.label("month")).where(active()).distinct()
+    )
     if months is not None:
-        statement = statement.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        ACTIVITY_DAY.c.user_id == user_id,
-                        day >= min(firsts),
-                        day < add_months(max(firsts), 1),
-                        month.in_(sorted(firsts)),
-                    )
-                    for user_id, firsts in months.items()
-                )
-            )
-        )
+        statement = statement.where(_periods_of(month, months, lambda first: add_months(first, 1)))
     return statement
-
 
 
 def week_rows(dialect: str, weeks: Mapping[int, set[date]] | None = None) -> Any:
     """`activity_week` as `activity_day` says (only `weeks`, {user_id: Mondays}, when given)."""
     a = ACTIVITY_DAY
-    day = a.c.day
-    week = week_start(day, dialect)
-    active = (a.c.visits + a.c.posts + a.c.reactions) > 0
-    engaged = (a.c.posts + a.c.reactions) > 0
+    week = week_start(a.c.day, dialect)
     statement = sa.select(
         a.c.scope,
         week.label("week"),
         a.c.user_id,
-        sa.func.count(sa.case((active, 1))).label("active_days"),
-        sa.func.count(sa.case((engaged, 1))).label("engaged_days"),
+        sa.func.count(sa.case((active(), 1))).label("active_days"),
+        sa.func.count(sa.case((engaged(), 1))).label("engaged_days"),
         sa.func.sum(a.c.posts).label("posts"),
         sa.func.sum(a.c.received).label("received"),
     ).group_by(a.c.scope, week, a.c.user_id)
     if weeks is not None:
-        statement = statement.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        a.c.user_id == user_id,
-                        day >= min(mondays),
-                        day < max(mondays) + timedelta(days=7),
-                        week.in_(sorted(mondays)),
-                    )
-                    for user_id, mondays in weeks.items()
-                )
-            )
-        )
+        statement = statement.where(_periods_of(week, weeks, lambda monday: monday + timedelta(days=7)))
     return statement
+
+
+def _periods_of(period: Any, periods: Mapping[int, set[date]], end_of: Callable[[date], date]) -> Any:
+    """The day rows of some users' months or weeks: {user_id: first days}; `period` is the
+    first day of a row's period, `end_of` the day after a period."""
+    day = ACTIVITY_DAY.c.day
+    return sa.or_(
+        *(
+            sa.and_(
+                ACTIVITY_DAY.c.user_id == user_id,
+                day >= min(firsts),
+                day < end_of(max(firsts)),
+                period.in_(sorted(firsts)),
+            )
+            for user_id, firsts in periods.items()
+        )
+    )
+
 
 # Keeping it exact ------------------------------------------------------------------------------
 
