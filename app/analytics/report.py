@@ -200,8 +200,8 @@ def _cohorts(scope: Scope) -> dict[str, Any]:
 
 
 # The report's work in two rounds, each side by side on SIDE_BY_SIDE connections: first the
-# independent passes and figure groups, the longest first (measured at a million posts; the
-# per-member pass is about 40% of a report); then the figures read from their results.
+# independent passes and figure groups, the longest first (measured at a million posts: the
+# per-member pass is about a third of a report); then the figures read from their results.
 FIRST = (_member_pass, _conversation, _cohorts, _day_pass, _people)
 THEN = (_activity,)
 # A third connection would gain little on two cores: the rounds are bound by the CPU.
