@@ -98,13 +98,7 @@ def days_of_period(scope: Scope) -> dict[str, tuple[int, ...]]:
             # Grouped by membership too, so each row's membership is looked up once.
             member = sa.case((is_member(scope, a.c.user_id), 1), else_=0).label("member")
             statement = rows.add_columns(
-                a.c.day,
-                member,
-                active_,
-                engaged_,
-                sa.func.sum(a.c.posts),
-                sa.func.sum(a.c.replies),
-                sa.func.sum(a.c.reactions),
+                a.c.day, member, active_, engaged_, sa.func.sum(a.c.posts), sa.func.sum(a.c.replies), sa.func.sum(a.c.reactions)
             ).group_by("member")
             by_day: dict[str, tuple[int, ...]] = {}
             for day, in_m, *values in scope.all(statement):  # at most two rows a day
@@ -223,36 +217,41 @@ def _per_user(scope: Scope) -> Any:
     ).group_by(r.user_id)
 
 
-ZERO = sa.literal(0, sa.Integer)
-
-
-def _day_rows(scope: Scope, lo: date, hi: date, in_p: bool, in_previous: bool, in_window: bool) -> Any:
-    """The rollup's day rows of [lo, hi) with the figures of `_per_user` they feed."""
+def _day_rows(scope: Scope, lo: date, hi: date, *feeds: bool) -> Any:
+    """The rollup's day rows of [lo, hi), with the columns of `_per_user`."""
     a = ACTIVITY_DAY
+    level = sa.case((engaged(), 2), (active(), 1), else_=0)
+    rows = activity_days(scope, lo, hi, only_active=False)
     is_active = sa.case((active(), 1), else_=0)
-    return activity_days(scope, lo, hi, only_active=False).add_columns(
-        a.c.user_id,
-        (sa.case((engaged(), 2), (active(), 1), else_=0) if in_p else ZERO).label("level"),
-        (is_active if in_previous else ZERO).label("previous"),
-        (a.c.posts if in_p else ZERO).label("posts"),
-        (is_active if in_window else ZERO).label("window_days"),
-        (a.c.posts if in_window else ZERO).label("window_posts"),
-        (a.c.received if in_window else ZERO).label("window_reactions"),
-    )
+    return rows.add_columns(*_feeding(a.c.user_id, level, is_active, is_active, a.c, *feeds))
 
 
-def _week_rows(scope: Scope, lo: date, hi: date, in_p: bool, in_previous: bool, in_window: bool) -> Any:
+def _week_rows(scope: Scope, lo: date, hi: date, *feeds: bool) -> Any:
     """The rollup's week rows of the whole weeks in [lo, hi) (Mondays), with the same columns."""
     w = ACTIVITY_WEEK
-    return sa.select(
-        w.c.user_id,
-        (sa.case((w.c.engaged_days > 0, 2), (w.c.active_days > 0, 1), else_=0) if in_p else ZERO).label("level"),
-        (sa.case((w.c.active_days > 0, 1), else_=0) if in_previous else ZERO).label("previous"),
-        (w.c.posts if in_p else ZERO).label("posts"),
-        (w.c.active_days if in_window else ZERO).label("window_days"),
-        (w.c.posts if in_window else ZERO).label("window_posts"),
-        (w.c.received if in_window else ZERO).label("window_reactions"),
-    ).where(w.c.scope == (scope.circle_id or 0), w.c.week >= lo, w.c.week < hi)
+    level = sa.case((w.c.engaged_days > 0, 2), (w.c.active_days > 0, 1), else_=0)
+    rows = sa.select().where(w.c.scope == (scope.circle_id or 0), w.c.week >= lo, w.c.week < hi)
+    was_active = sa.case((w.c.active_days > 0, 1), else_=0)
+    return rows.add_columns(*_feeding(w.c.user_id, level, was_active, w.c.active_days, w.c, *feeds))
+
+
+def _feeding(
+    user_id: Any, level: Any, was_active: Any, active_days: Any, c: Any, in_p: bool, in_previous: bool, in_window: bool
+) -> list[Any]:
+    """The columns of `_per_user` from a row of one or more days: its level (0, 1 active, 2
+    engaged), whether it was active (0 or 1), its active days, and `c.posts`, `c.received`;
+    0 for the periods the row is not in. The expressions are the callers', so a day row is
+    tested once for activity, not twice."""
+    zero = sa.literal(0, sa.Integer)
+    return [
+        user_id,
+        (level if in_p else zero).label("level"),
+        (was_active if in_previous else zero).label("previous"),
+        (c.posts if in_p else zero).label("posts"),
+        (active_days if in_window else zero).label("window_days"),
+        (c.posts if in_window else zero).label("window_posts"),
+        (c.received if in_window else zero).label("window_reactions"),
+    ]
 
 
 def whole_weeks(lo: date, hi: date) -> tuple[date, date] | None:

@@ -21,6 +21,7 @@ recomputed, so a thread moving between circles needs nothing special.
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,9 +31,11 @@ from sqlalchemy.orm import Session
 
 from app.analytics.dialect import add_months, monday, month_start, utc_date, week_start
 from app.analytics.scope import (
+    ACTIVITY_DAY,
+    ACTIVITY_MONTH,
+    ACTIVITY_WEEK,
     POST,
     REACTION,
-    TABLES,
     THREAD,
     VISIT,
     active,
@@ -43,9 +46,6 @@ from app.analytics.scope import (
     visible_post,
 )
 
-ACTIVITY_DAY = TABLES["activity_day"]
-ACTIVITY_MONTH = TABLES["activity_month"]
-ACTIVITY_WEEK = TABLES["activity_week"]
 MONTH_COLUMNS = ("user_id", "scope", "month")
 WEEK_COLUMNS = ("scope", "week", "user_id", "active_days", "engaged_days", "posts", "received")
 COUNTS = ("visits", "posts", "replies", "reactions", "received")
@@ -189,6 +189,23 @@ def _periods_of(period: Any, periods: Mapping[int, set[date]], end_of: Callable[
     )
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A table derived from `activity_day` by period (months, weeks), refreshed and checked with it."""
+
+    table: sa.Table
+    period: str  # the column of the period's first day
+    columns: tuple[str, ...]
+    first_day: Callable[[date], date]  # of the period holding a day
+    rows: Callable[[str, Mapping[int, set[date]] | None], Any]  # `month_rows` or `week_rows`
+
+
+DERIVED = (
+    Derived(ACTIVITY_MONTH, "month", MONTH_COLUMNS, lambda day: day.replace(day=1), month_rows),
+    Derived(ACTIVITY_WEEK, "week", WEEK_COLUMNS, monday, week_rows),
+)
+
+
 # Keeping it exact ------------------------------------------------------------------------------
 
 
@@ -259,18 +276,12 @@ def refresh(
             ACTIVITY_DAY.delete().where(_day_in_cells(ACTIVITY_DAY.c.user_id, ACTIVITY_DAY.c.day, chunk))
         )
         connection.execute(ACTIVITY_DAY.insert().from_select(COLUMNS, activity_rows(dialect, chunk)))
-        # Then the months of those days, from the fresh day rows.
-        months = {user_id: {day.replace(day=1) for day in days} for user_id, days in chunk.items()}
-        connection.execute(
-            ACTIVITY_MONTH.delete().where(_day_in_cells(ACTIVITY_MONTH.c.user_id, ACTIVITY_MONTH.c.month, months))
-        )
-        connection.execute(ACTIVITY_MONTH.insert().from_select(MONTH_COLUMNS, month_rows(dialect, months)))
-        # And the weeks of those days.
-        weeks = {user_id: {monday(day) for day in days} for user_id, days in chunk.items()}
-        connection.execute(
-            ACTIVITY_WEEK.delete().where(_day_in_cells(ACTIVITY_WEEK.c.user_id, ACTIVITY_WEEK.c.week, weeks))
-        )
-        connection.execute(ACTIVITY_WEEK.insert().from_select(WEEK_COLUMNS, week_rows(dialect, weeks)))
+        # Then the months and weeks of those days, from the fresh day rows.
+        for derived in DERIVED:
+            periods = {user_id: {derived.first_day(day) for day in days} for user_id, days in chunk.items()}
+            table = derived.table
+            connection.execute(table.delete().where(_day_in_cells(table.c.user_id, table.c[derived.period], periods)))
+            connection.execute(table.insert().from_select(derived.columns, derived.rows(dialect, periods)))
 
 
 def _content_conditions(post_ids: set[int], thread_ids: set[int], author_id: int | None) -> list[Any]:
@@ -378,22 +389,16 @@ def _add_previous(cells: Cells, row: Any, key_name: str, moment_name: str) -> No
 def mismatches(connection: Connection) -> int:
     """How many rows differ between the rollup and a recomputation from the raw rows (0: exact)."""
     dialect = connection.dialect.name
-    computed_days = activity_rows(dialect).subquery("computed_days")
-    computed_months = month_rows(dialect, None).subquery("computed_months")
-    computed_weeks = week_rows(dialect).subquery("computed_weeks")
-    return _differences(
-        connection,
-        sa.select(*(ACTIVITY_DAY.c[name] for name in COLUMNS)),
-        sa.select(*(computed_days.c[name] for name in COLUMNS)),
-    ) + _differences(
-        connection,
-        sa.select(*(ACTIVITY_MONTH.c[name] for name in MONTH_COLUMNS)),
-        sa.select(*(computed_months.c[name] for name in MONTH_COLUMNS)),
-    ) + _differences(
-        connection,
-        sa.select(*(ACTIVITY_WEEK.c[name] for name in WEEK_COLUMNS)),
-        sa.select(*(computed_weeks.c[name] for name in WEEK_COLUMNS)),
-    )
+    recomputed = [
+        (ACTIVITY_DAY, COLUMNS, activity_rows(dialect)),
+        *((derived.table, derived.columns, derived.rows(dialect, None)) for derived in DERIVED),
+    ]
+    count = 0
+    for table, columns, rows in recomputed:
+        fresh = rows.subquery(f"computed_{table.name}")
+        stored = sa.select(*(table.c[name] for name in columns))
+        count += _differences(connection, stored, sa.select(*(fresh.c[name] for name in columns)))
+    return count
 
 
 def _differences(connection: Connection, stored: Any, fresh: Any) -> int:
